@@ -1,0 +1,1 @@
+# Benchmark scripts: add them to EXTRA_DIST here.

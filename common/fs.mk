@@ -1,0 +1,1 @@
+# Partition table and filesystem layer (owned by the hexz-diff work).

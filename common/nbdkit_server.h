@@ -1,0 +1,57 @@
+// Starting nbdkit for the tools.  hexz's tools never decode snapshots
+// themselves: they start "nbdkit hexz" (with --filter=hexz-cow when an
+// overlay is involved) on a private Unix socket and talk NBD to it through
+// libnbd.
+//
+// Which nbdkit, plugin and filter are run can be overridden through the
+// environment, which is how the test suite runs everything from the build
+// tree with nothing installed:
+//   HEXZ_NBDKIT      the nbdkit program          (default: nbdkit)
+//   HEXZ_PLUGIN      the hexz plugin, name or path (default: hexz)
+//   HEXZ_COW_FILTER  the hexz-cow filter, name or path (default: hexz-cow)
+#pragma once
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+struct nbd_handle;
+
+namespace hexz {
+
+struct ServeOptions {
+  std::string snapshot;       // file= for the hexz plugin
+  std::string overlay;        // non-empty: add --filter=hexz-cow overlay=...
+  std::vector<std::string> params;  // more key=value parameters (cache-size=, meta=, force=...)
+  bool readonly = true;       // -r
+  unsigned threads = 0;       // -t (0: nbdkit's default)
+};
+
+std::string nbdkit_program();
+std::string hexz_plugin();
+std::string hexz_cow_filter();
+
+// A running nbdkit serving a snapshot on a private Unix socket.  The
+// constructor returns once nbdkit accepts connections, or throws Error with
+// nbdkit's own message already printed on stderr.  The destructor stops it
+// (SIGTERM, then waits), which makes the hexz-cow filter flush.
+class NbdkitServer {
+ public:
+  explicit NbdkitServer(const ServeOptions &opts);
+  ~NbdkitServer();
+  NbdkitServer(const NbdkitServer &) = delete;
+  NbdkitServer &operator=(const NbdkitServer &) = delete;
+
+  const std::string &socket_path() const { return socket_; }
+  // nbd+unix URI of an export ("" = disk, "memory").
+  std::string uri(const std::string &exportname = "") const;
+  // A new connected handle to EXPORTNAME, with base:allocation requested.
+  struct nbd_handle *connect(const std::string &exportname = "") const;
+  // Stops nbdkit and reports whether it exited cleanly; throws Error if not.
+  void stop();
+
+ private:
+  std::string dir_, socket_, pidfile_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace hexz

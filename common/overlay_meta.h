@@ -1,0 +1,40 @@
+// The overlay's side files (docs/format.md, section 2): the `.meta` list of
+// modified 4 KiB blocks and the `.base` record of the snapshot the overlay
+// sits on.  Shared by the hexz-cow filter (writer) and the tools (readers).
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "util.h"
+
+namespace hexz {
+
+inline constexpr uint32_t OVERLAY_BLOCK = 4096;
+
+// Default side-file paths for an overlay.
+std::string default_meta_path(const std::string &overlay);
+std::string default_base_path(const std::string &overlay);
+
+// Reads and validates a .meta file: length a multiple of 8, strictly
+// ascending, every index < MAX_BLOCKS (pass UINT64_MAX when the disk size is
+// not known).  A missing file gives an empty list when MISSING_OK, else an
+// error.  Throws Error naming PATH and the first problem.
+std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bool missing_ok = true);
+// Validates an in-memory .meta image (same rules; PATH only names it).
+std::vector<uint64_t> parse_meta(const std::string &bytes, uint64_t max_blocks, const std::string &path);
+std::string encode_meta(const std::vector<uint64_t> &blocks);
+// Atomically replaces PATH (temp file, fsync, rename, fsync of directory).
+void write_meta(const std::string &path, const std::vector<uint64_t> &blocks);
+
+struct BaseRecord {
+  Uuid uuid{};
+  std::string path;
+  uint64_t disk_size = 0;
+};
+// nullopt if the file does not exist; Error if it exists but is malformed.
+std::optional<BaseRecord> read_base_record(const std::string &path);
+void write_base_record(const std::string &path, const BaseRecord &r);
+
+}  // namespace hexz

@@ -1,0 +1,82 @@
+// Reading .st snapshots.  A Snapshot is immutable once opened and safe to
+// read from many threads at once (pread plus thread-local buffers).  Opening
+// validates the header, every section checksum and every index entry, and
+// opens the parent chain (checking each parent's UUID, the depth limit and
+// cycles), so that later reads only ever fail on damaged *data*.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "format.h"
+
+namespace hexz {
+
+class Snapshot {
+ public:
+  // Throws Error naming PATH (or the parent at fault) on any problem.
+  static std::shared_ptr<const Snapshot> open(const std::string &path);
+  ~Snapshot();
+
+  const std::string &path() const { return path_; }
+  const Header &header() const { return header_; }
+  const Uuid &uuid() const { return header_.uuid; }
+  uint32_t block_size() const { return header_.block_size; }
+  uint64_t file_size() const { return header_.file_size; }
+  const Metadata &metadata() const { return metadata_; }
+  const std::optional<ParentRef> &parent_ref() const { return parent_ref_; }
+  // The opened parent, or null for a standalone snapshot.
+  const std::shared_ptr<const Snapshot> &parent() const { return parent_; }
+  // Path the parent was opened from (parent_ref's path resolved against this
+  // snapshot's directory).
+  std::string parent_path() const;
+
+  bool has_stream(StreamId s) const { return streams_[unsigned(s)].present; }
+  uint64_t stream_size(StreamId s) const { return streams_[unsigned(s)].hdr.logical_size; }
+  uint64_t block_count(StreamId s) const { return streams_[unsigned(s)].hdr.block_count; }
+  IndexEntry entry(StreamId s, uint64_t i) const;
+
+  // Reads the logical bytes of block I of stream S into BUF (at least
+  // block_size() bytes), following PARENT entries through the chain and
+  // verifying the checksum of every decoded block.  Throws Error(EIO) naming
+  // the file, stream and block on damage.
+  void read_block(StreamId s, uint64_t i, void *buf) const;
+
+  // Reads any byte range of stream S (bytes beyond the stream read as zero).
+  void read(StreamId s, uint64_t offset, size_t len, void *buf) const;
+
+  // Calls FN(offset, length, zero) for consecutive runs covering
+  // [offset, offset + len) of stream S, with zero = true where the bytes are
+  // known to read as zero without decoding (ZERO blocks, parent ranges that
+  // are zero, ranges beyond the stream).  Adjacent runs of the same kind are
+  // merged.
+  void extents(StreamId s, uint64_t offset, uint64_t len,
+               const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
+
+ private:
+  Snapshot() = default;
+  static std::shared_ptr<const Snapshot> open_chain(const std::string &path, unsigned depth,
+                                                    std::vector<Uuid> &seen);
+  void extents_raw(StreamId s, uint64_t offset, uint64_t len,
+                   const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
+  std::string read_section(const SectionDesc &d) const;
+
+  struct Stream {
+    bool present = false;
+    StreamHeader hdr;
+    std::vector<unsigned char> index;  // raw entries, validated at open
+  };
+
+  std::string path_;
+  int fd_ = -1;
+  Header header_;
+  Stream streams_[NUM_STREAMS];
+  Metadata metadata_;
+  std::optional<ParentRef> parent_ref_;
+  std::shared_ptr<const Snapshot> parent_;
+};
+
+}  // namespace hexz

@@ -1,0 +1,173 @@
+#include "source.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <libnbd.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "util.h"
+
+namespace hexz {
+
+void Source::extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) {
+  if (len) fn(off, len, false);
+}
+
+namespace {
+
+class FileSource : public Source {
+ public:
+  explicit FileSource(const std::string &path) : name_(path) {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw_errno(path);
+    struct stat st;
+    if (fstat(fd_, &st) != 0) throw_errno(path + ": stat");
+    if (S_ISBLK(st.st_mode)) {
+      if (ioctl(fd_, BLKGETSIZE64, &size_) != 0) throw_errno(path + ": BLKGETSIZE64");
+    } else if (S_ISREG(st.st_mode)) {
+      size_ = uint64_t(st.st_size);
+    } else {
+      close(fd_);
+      throw Error(path + ": not a regular file or block device", EINVAL);
+    }
+  }
+  ~FileSource() override { close(fd_); }
+  const std::string &name() const override { return name_; }
+  uint64_t size() const override { return size_; }
+  void pread(void *buf, size_t len, uint64_t off) override {
+    size_t n = pread_full(fd_, buf, len, off_t(off));
+    if (n == size_t(-1)) throw_errno(name_ + ": read");
+    if (n != len) throw Error(name_ + ": unexpected end of file at offset " + std::to_string(off + n), EIO);
+  }
+  void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {
+    uint64_t end = off + len;
+    while (off < end) {
+      off_t data = lseek(fd_, off_t(off), SEEK_DATA);
+      if (data < 0) {
+        if (errno == ENXIO) {  // only a hole remains
+          fn(off, end - off, true);
+          return;
+        }
+        fn(off, end - off, false);  // SEEK_DATA unsupported: all data
+        return;
+      }
+      if (uint64_t(data) > off) {
+        uint64_t h = std::min<uint64_t>(uint64_t(data), end);
+        fn(off, h - off, true);
+        off = h;
+        if (off >= end) return;
+      }
+      off_t hole = lseek(fd_, off_t(off), SEEK_HOLE);
+      uint64_t d_end = hole < 0 ? end : std::min<uint64_t>(uint64_t(hole), end);
+      if (d_end <= off) d_end = end;
+      fn(off, d_end - off, false);
+      off = d_end;
+    }
+  }
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+};
+
+class NbdSource : public Source {
+ public:
+  NbdSource(struct nbd_handle *h, const std::string &name) : h_(h), name_(name) {
+    int64_t s = nbd_get_size(h_);
+    if (s < 0) throw Error(name_ + ": " + nbd_get_error(), EIO);
+    size_ = uint64_t(s);
+    can_status_ = nbd_can_meta_context(h_, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+  }
+  ~NbdSource() override {
+    nbd_shutdown(h_, 0);
+    nbd_close(h_);
+  }
+  const std::string &name() const override { return name_; }
+  uint64_t size() const override { return size_; }
+  void pread(void *buf, size_t len, uint64_t off) override {
+    // NBD servers limit request sizes (32 MiB is the common maximum).
+    constexpr size_t MAX_REQ = 32 << 20;
+    auto *p = static_cast<char *>(buf);
+    while (len > 0) {
+      size_t n = len < MAX_REQ ? len : MAX_REQ;
+      if (nbd_pread(h_, p, n, off, 0) != 0) throw Error(name_ + ": read: " + nbd_get_error(), EIO);
+      p += n;
+      off += n;
+      len -= n;
+    }
+  }
+  void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {
+    if (!can_status_) return Source::extents(off, len, fn);
+    uint64_t end = off + len;
+    while (off < end) {
+      uint64_t req = std::min<uint64_t>(end - off, uint64_t(1) << 30);
+      struct Ctx {
+        uint64_t pos;
+        uint64_t end;
+        const std::function<void(uint64_t, uint64_t, bool)> *fn;
+      } ctx{off, off + req, &fn};
+      auto cb = [](void *user, const char *metacontext, uint64_t, uint32_t *entries, size_t nr, int *) -> int {
+        auto *c = static_cast<Ctx *>(user);
+        if (std::string(metacontext) != LIBNBD_CONTEXT_BASE_ALLOCATION) return 0;
+        for (size_t i = 0; i + 1 < nr && c->pos < c->end; i += 2) {
+          uint64_t l = std::min<uint64_t>(entries[i], c->end - c->pos);
+          if (l == 0) break;
+          (*c->fn)(c->pos, l, (entries[i + 1] & LIBNBD_STATE_ZERO) != 0);
+          c->pos += l;
+        }
+        return 0;
+      };
+      if (nbd_block_status(h_, req, off, (nbd_extent_callback){.callback = cb, .user_data = &ctx, .free = nullptr},
+                           0) != 0)
+        throw Error(name_ + ": block status: " + nbd_get_error(), EIO);
+      if (ctx.pos == off) {  // server made no progress: treat the rest as data
+        fn(off, end - off, false);
+        return;
+      }
+      off = ctx.pos;
+    }
+  }
+
+ private:
+  struct nbd_handle *h_;
+  std::string name_;
+  uint64_t size_ = 0;
+  bool can_status_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Source> open_file_source(const std::string &path) { return std::make_unique<FileSource>(path); }
+
+std::unique_ptr<Source> nbd_handle_source(struct nbd_handle *h, const std::string &name) {
+  try {
+    return std::make_unique<NbdSource>(h, name);
+  } catch (...) {
+    nbd_close(h);
+    throw;
+  }
+}
+
+std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri) {
+  struct nbd_handle *h = nbd_create();
+  if (!h) throw Error(std::string("nbd_create: ") + nbd_get_error(), ENOMEM);
+  if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || nbd_connect_uri(h, uri.c_str()) != 0) {
+    std::string err = nbd_get_error();
+    nbd_close(h);
+    throw Error(uri + ": " + err, EIO);
+  }
+  return nbd_handle_source(h, uri);
+}
+
+bool is_nbd_uri(const std::string &s) { return s.rfind("nbd://", 0) == 0 || s.rfind("nbds://", 0) == 0 || s.rfind("nbd+", 0) == 0 || s.rfind("nbds+", 0) == 0; }
+
+std::unique_ptr<Source> open_source(const std::string &path_or_uri) {
+  return is_nbd_uri(path_or_uri) ? open_nbd_uri_source(path_or_uri) : open_file_source(path_or_uri);
+}
+
+}  // namespace hexz

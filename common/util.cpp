@@ -1,0 +1,219 @@
+#include "util.h"
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <filesystem>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+#include "error.h"
+
+namespace hexz {
+
+void throw_errno(const std::string &context) {
+  int e = errno;
+  throw Error(context + ": " + std::strerror(e), e);
+}
+
+Uuid uuid_generate() {
+  Uuid u;
+  size_t got = 0;
+  while (got < u.size()) {
+    ssize_t r = getrandom(u.data() + got, u.size() - got, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("getrandom");
+    }
+    got += size_t(r);
+  }
+  u[6] = (u[6] & 0x0f) | 0x40;  // version 4
+  u[8] = (u[8] & 0x3f) | 0x80;  // RFC 4122 variant
+  return u;
+}
+
+std::string uuid_to_string(const Uuid &u) {
+  char buf[37];
+  char *p = buf;
+  for (size_t i = 0; i < u.size(); i++) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) *p++ = '-';
+    p += snprintf(p, 3, "%02x", u[i]);
+  }
+  return std::string(buf, 36);
+}
+
+bool uuid_from_string(const std::string &s, Uuid &out) {
+  if (s.size() != 36) return false;
+  size_t j = 0;
+  for (size_t i = 0; i < 36;) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (s[i] != '-') return false;
+      i++;
+      continue;
+    }
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(s[i]), lo = hex(s[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[j++] = uint8_t(hi << 4 | lo);
+    i += 2;
+  }
+  return j == 16;
+}
+
+uint64_t parse_size(const std::string &s, const char *what) {
+  auto bad = [&]() -> uint64_t {
+    throw Error(std::string(what) + ": cannot parse size '" + s + "' (use a number with an optional K, M, G or T suffix)",
+                EINVAL);
+  };
+  if (s.empty() || s[0] < '0' || s[0] > '9') return bad();
+  uint64_t v = 0;
+  size_t i = 0;
+  for (; i < s.size() && s[i] >= '0' && s[i] <= '9'; i++) {
+    if (v > (UINT64_MAX - 9) / 10) return bad();
+    v = v * 10 + uint64_t(s[i] - '0');
+  }
+  std::string suffix = s.substr(i);
+  if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b')) suffix.pop_back();
+  if (suffix.size() == 3 && suffix.substr(1) == "iB") suffix.resize(1);
+  unsigned shift = 0;
+  if (suffix.empty() || suffix == "b" || suffix == "B") shift = 0;
+  else if (suffix == "k" || suffix == "K") shift = 10;
+  else if (suffix == "m" || suffix == "M") shift = 20;
+  else if (suffix == "g" || suffix == "G") shift = 30;
+  else if (suffix == "t" || suffix == "T") shift = 40;
+  else return bad();
+  if (shift && v > (UINT64_MAX >> shift)) return bad();
+  return v << shift;
+}
+
+std::string format_size(uint64_t bytes) {
+  static const char *const units[] = {"B", "KB", "MB", "GB", "TB"};
+  double v = double(bytes);
+  size_t u = 0;
+  while (v >= 1024.0 && u + 1 < sizeof units / sizeof units[0]) {
+    v /= 1024.0;
+    u++;
+  }
+  char buf[64];
+  snprintf(buf, sizeof buf, "%.1f %s", v, units[u]);
+  return buf;
+}
+
+size_t pread_full(int fd, void *buf, size_t len, off_t off) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = pread(fd, static_cast<char *>(buf) + done, len - done, off + off_t(done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return done == 0 ? size_t(-1) : done;
+    }
+    if (r == 0) break;
+    done += size_t(r);
+  }
+  return done;
+}
+
+void pwrite_full(int fd, const void *buf, size_t len, off_t off, const std::string &path) {
+  size_t done = 0;
+  while (done < len) {
+    ssize_t r = pwrite(fd, static_cast<const char *>(buf) + done, len - done, off + off_t(done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      throw_errno(path + ": write");
+    }
+    done += size_t(r);
+  }
+}
+
+void fsync_or_throw(int fd, const std::string &path) {
+  if (fsync(fd) != 0) throw_errno(path + ": fsync");
+}
+
+void fsync_parent_dir(const std::string &path) {
+  std::string dir = dir_name(path);
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) throw_errno(dir + ": open directory");
+  int r = fsync(dfd);
+  int e = errno;
+  close(dfd);
+  if (r != 0) {
+    errno = e;
+    throw_errno(dir + ": fsync directory");
+  }
+}
+
+std::string dir_name(const std::string &path) {
+  return std::filesystem::path(path).parent_path().empty() ? std::string(".")
+                                                           : std::filesystem::path(path).parent_path().string();
+}
+
+std::string base_name(const std::string &path) { return std::filesystem::path(path).filename().string(); }
+
+std::string absolute_path(const std::string &path) {
+  return std::filesystem::absolute(std::filesystem::path(path)).lexically_normal().string();
+}
+
+std::string relative_path(const std::string &target, const std::string &from_dir) {
+  auto t = std::filesystem::path(absolute_path(target));
+  auto f = std::filesystem::path(absolute_path(from_dir));
+  auto r = t.lexically_relative(f);
+  return r.empty() ? t.string() : r.string();
+}
+
+std::string replace_extension(const std::string &path, const std::string &new_ext) {
+  std::filesystem::path p(path);
+  std::string name = p.filename().string();
+  auto dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) return path + new_ext;
+  return (p.parent_path() / (name.substr(0, dot) + new_ext)).string();
+}
+
+AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(final_path) {
+  temp_ = (std::filesystem::path(dir_name(final_path)) / ("." + base_name(final_path) + ".XXXXXX")).string();
+  std::vector<char> tmpl(temp_.begin(), temp_.end());
+  tmpl.push_back('\0');
+  fd_ = mkostemp(tmpl.data(), O_CLOEXEC);
+  if (fd_ < 0) throw_errno(final_path + ": cannot create temporary file in " + dir_name(final_path));
+  temp_ = tmpl.data();
+  if (fchmod(fd_, mode) != 0) {
+    int e = errno;
+    close(fd_);
+    unlink(temp_.c_str());
+    errno = e;
+    throw_errno(temp_ + ": fchmod");
+  }
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) close(fd_);
+  if (!committed_) unlink(temp_.c_str());
+}
+
+void AtomicFile::commit() {
+  fsync_or_throw(fd_, temp_);
+  if (close(fd_) != 0) {
+    fd_ = -1;
+    throw_errno(temp_ + ": close");
+  }
+  fd_ = -1;
+  if (rename(temp_.c_str(), final_.c_str()) != 0) throw_errno(final_ + ": rename from " + temp_);
+  committed_ = true;
+  fsync_parent_dir(final_);
+}
+
+void write_file_atomic(const std::string &path, const std::string &content, mode_t mode) {
+  AtomicFile f(path, mode);
+  pwrite_full(f.fd(), content.data(), content.size(), 0, f.temp_path());
+  f.commit();
+}
+
+}  // namespace hexz

@@ -1,0 +1,70 @@
+// Small helpers shared by the library, the plugin, the filter and the tools.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+
+namespace hexz {
+
+using Uuid = std::array<unsigned char, 16>;
+
+// A random RFC 4122 version 4 UUID (from getrandom).
+Uuid uuid_generate();
+// Canonical lowercase 8-4-4-4-12 form.
+std::string uuid_to_string(const Uuid &u);
+// Parses the canonical form; false on anything else.
+bool uuid_from_string(const std::string &s, Uuid &out);
+
+// "65536", "64K", "64k", "256M", "1G", "1T" (1024-based).  Throws Error
+// (EINVAL) naming WHAT on garbage or overflow.
+uint64_t parse_size(const std::string &s, const char *what);
+
+// 1024-based, one decimal, units B KB MB GB TB: 20971520 -> "20.0 MB".
+std::string format_size(uint64_t bytes);
+
+// Full-length pread/pwrite: loop over short transfers and EINTR.  pread_full
+// returns the number of bytes read, which is less than LEN only at EOF.
+size_t pread_full(int fd, void *buf, size_t len, off_t off);
+void pwrite_full(int fd, const void *buf, size_t len, off_t off, const std::string &path);
+void fsync_or_throw(int fd, const std::string &path);
+// fsync the directory holding PATH, so that a rename in it is durable.
+void fsync_parent_dir(const std::string &path);
+
+std::string dir_name(const std::string &path);
+std::string base_name(const std::string &path);
+// Absolute, lexically normalised form of PATH (does not resolve symlinks and
+// does not require the file to exist).
+std::string absolute_path(const std::string &path);
+// TARGET expressed relative to directory FROM_DIR (both made absolute first).
+std::string relative_path(const std::string &target, const std::string &from_dir);
+// PATH with its extension (after the last '.' of the last component) replaced
+// by NEW_EXT (which includes the dot); appended when there is none.
+std::string replace_extension(const std::string &path, const std::string &new_ext);
+
+// A file that appears under its final name only when commit() succeeds:
+// created as DIR/.NAME.XXXXXX, fsynced, renamed, directory fsynced.  The
+// destructor removes the temporary file if commit() was not reached.
+class AtomicFile {
+ public:
+  explicit AtomicFile(const std::string &final_path, mode_t mode = 0644);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile &) = delete;
+  AtomicFile &operator=(const AtomicFile &) = delete;
+
+  int fd() const { return fd_; }
+  const std::string &temp_path() const { return temp_; }
+  const std::string &final_path() const { return final_; }
+  void commit();
+
+ private:
+  std::string final_, temp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+// Writes CONTENT to PATH atomically with AtomicFile.
+void write_file_atomic(const std::string &path, const std::string &content, mode_t mode = 0644);
+
+}  // namespace hexz

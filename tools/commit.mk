@@ -1,0 +1,1 @@
+# hexz-commit build rules.

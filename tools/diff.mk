@@ -1,0 +1,1 @@
+# hexz-diff build rules.

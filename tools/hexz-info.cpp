@@ -1,0 +1,243 @@
+// hexz-info: describe a .st snapshot, and with --verify check every block.
+
+#include <atomic>
+#include <cstdio>
+#include <ctime>
+#include <getopt.h>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "error.h"
+#include "format.h"
+#include "options.h"
+#include "snapshot.h"
+
+using namespace hexz;
+
+static const char *const PROG = "hexz-info";
+
+static void help() {
+  printf(
+      "hexz-info: show what a .st snapshot holds\n"
+      "\n"
+      "Usage: hexz-info [--json] [--verify] SNAPSHOT.st\n"
+      "\n"
+      "Options:\n"
+      "      --json     print the same facts as JSON\n"
+      "      --verify   decode every stored block and check every checksum\n"
+      "  -h, --help     show this help\n"
+      "  -V, --version  show the version\n"
+      "\n"
+      "Exit status: 0 success, 1 error (including damage found by --verify), 2 usage error.\n");
+}
+
+namespace {
+
+struct StreamStats {
+  bool present = false;
+  uint64_t size = 0, blocks = 0, data = 0, zero = 0, parent = 0;
+  uint64_t unique = 0, stored = 0, dedup_blocks = 0, dedup_saved = 0;
+  uint64_t by_method[3] = {0, 0, 0};
+};
+
+StreamStats stats_of(const Snapshot &s, StreamId id, std::set<uint64_t> &seen_offsets) {
+  StreamStats st;
+  st.present = s.has_stream(id);
+  if (!st.present) return st;
+  st.size = s.stream_size(id);
+  st.blocks = s.block_count(id);
+  for (uint64_t i = 0; i < st.blocks; i++) {
+    IndexEntry e = s.entry(id, i);
+    switch (e.kind) {
+      case BlockKind::ZERO: st.zero++; break;
+      case BlockKind::PARENT: st.parent++; break;
+      case BlockKind::DATA:
+        st.data++;
+        if (seen_offsets.insert(e.offset).second) {
+          st.unique++;
+          st.stored += e.stored_len;
+          st.by_method[unsigned(e.method)]++;
+        } else {
+          st.dedup_blocks++;
+          st.dedup_saved += e.stored_len;
+        }
+        break;
+    }
+  }
+  return st;
+}
+
+std::string json_escape(const std::string &s) {
+  std::string o;
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"': o += "\\\""; break;
+      case '\\': o += "\\\\"; break;
+      case '\n': o += "\\n"; break;
+      case '\t': o += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          char b[8];
+          snprintf(b, sizeof b, "\\u%04x", c);
+          o += b;
+        } else {
+          o += char(c);
+        }
+    }
+  }
+  return o;
+}
+
+std::string time_string(uint64_t t) {
+  time_t tt = time_t(t);
+  struct tm tm;
+  gmtime_r(&tt, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
+}
+
+// Decodes every DATA block of S on all cores; returns the damage found.
+std::vector<std::string> verify(const Snapshot &s) {
+  std::vector<std::string> errors;
+  std::mutex m;
+  for (StreamId id : {StreamId::DISK, StreamId::MEMORY}) {
+    if (!s.has_stream(id)) continue;
+    uint64_t n = s.block_count(id);
+    std::atomic<uint64_t> next{0};
+    unsigned nt = std::max(1u, std::thread::hardware_concurrency());
+    std::vector<std::thread> ts;
+    for (unsigned t = 0; t < nt; t++)
+      ts.emplace_back([&] {
+        std::vector<unsigned char> buf(s.block_size());
+        for (uint64_t i; (i = next.fetch_add(1)) < n;) {
+          if (s.entry(id, i).kind != BlockKind::DATA) continue;
+          try {
+            s.read_block(id, i, buf.data());
+          } catch (const Error &e) {
+            std::lock_guard<std::mutex> g(m);
+            errors.push_back(e.what());
+          }
+        }
+      });
+    for (auto &t : ts) t.join();
+  }
+  return errors;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  enum { OPT_JSON = 256, OPT_VERIFY };
+  static const struct option longopts[] = {{"json", no_argument, nullptr, OPT_JSON},
+                                           {"verify", no_argument, nullptr, OPT_VERIFY},
+                                           {"help", no_argument, nullptr, 'h'},
+                                           {"version", no_argument, nullptr, 'V'},
+                                           {nullptr, 0, nullptr, 0}};
+  bool json = false, do_verify = false;
+  int c;
+  while ((c = getopt_long(argc, argv, "hV", longopts, nullptr)) != -1) {
+    switch (c) {
+      case OPT_JSON: json = true; break;
+      case OPT_VERIFY: do_verify = true; break;
+      case 'h': help(); return EXIT_OK;
+      case 'V': print_version(PROG); return EXIT_OK;
+      default: usage_error(PROG, "unknown option");
+    }
+  }
+  if (argc - optind != 1) usage_error(PROG, "expected one SNAPSHOT.st");
+  std::string path = argv[optind];
+
+  try {
+    auto s = Snapshot::open(path);
+    const Header &h = s->header();
+    std::set<uint64_t> seen;
+    StreamStats st[NUM_STREAMS] = {stats_of(*s, StreamId::DISK, seen), stats_of(*s, StreamId::MEMORY, seen)};
+    std::vector<std::string> damage;
+    if (do_verify) damage = verify(*s);
+
+    if (json) {
+      printf("{\n  \"file\": \"%s\",\n", json_escape(path).c_str());
+      printf("  \"version\": \"%u.%u\",\n", h.version_major, h.version_minor);
+      printf("  \"uuid\": \"%s\",\n", uuid_to_string(h.uuid).c_str());
+      printf("  \"created\": %llu,\n", (unsigned long long)h.created);
+      printf("  \"block_size\": %u,\n", h.block_size);
+      printf("  \"file_size\": %llu,\n", (unsigned long long)h.file_size);
+      if (s->parent_ref())
+        printf("  \"parent\": {\"uuid\": \"%s\", \"path\": \"%s\"},\n",
+               uuid_to_string(s->parent_ref()->uuid).c_str(), json_escape(s->parent_ref()->path).c_str());
+      else
+        printf("  \"parent\": null,\n");
+      printf("  \"metadata\": {");
+      for (size_t i = 0; i < s->metadata().size(); i++)
+        printf("%s\"%s\": \"%s\"", i ? ", " : "", json_escape(s->metadata()[i].first).c_str(),
+               json_escape(s->metadata()[i].second).c_str());
+      printf("},\n  \"streams\": {");
+      bool first = true;
+      for (unsigned k = 0; k < NUM_STREAMS; k++) {
+        if (!st[k].present) continue;
+        const StreamStats &x = st[k];
+        printf("%s\n    \"%s\": {\"size\": %llu, \"blocks\": %llu, \"data_blocks\": %llu, \"zero_blocks\": %llu, "
+               "\"parent_blocks\": %llu, \"unique_blocks\": %llu, \"stored_bytes\": %llu, \"dedup_blocks\": %llu, "
+               "\"dedup_saved_bytes\": %llu, \"raw_blocks\": %llu, \"lz4_blocks\": %llu, \"zstd_blocks\": %llu}",
+               first ? "" : ",", stream_name(StreamId(k)), (unsigned long long)x.size, (unsigned long long)x.blocks,
+               (unsigned long long)x.data, (unsigned long long)x.zero, (unsigned long long)x.parent,
+               (unsigned long long)x.unique, (unsigned long long)x.stored, (unsigned long long)x.dedup_blocks,
+               (unsigned long long)x.dedup_saved, (unsigned long long)x.by_method[0],
+               (unsigned long long)x.by_method[1], (unsigned long long)x.by_method[2]);
+        first = false;
+      }
+      printf("%s}", first ? "" : "\n  ");
+      if (do_verify) {
+        printf(",\n  \"verify\": {\"ok\": %s, \"errors\": [", damage.empty() ? "true" : "false");
+        for (size_t i = 0; i < damage.size(); i++)
+          printf("%s\"%s\"", i ? ", " : "", json_escape(damage[i]).c_str());
+        printf("]}");
+      }
+      printf("\n}\n");
+    } else {
+      printf("File: %s\n", path.c_str());
+      printf("Format version: %u.%u\n", h.version_major, h.version_minor);
+      printf("UUID: %s\n", uuid_to_string(h.uuid).c_str());
+      printf("Created: %s\n", time_string(h.created).c_str());
+      printf("Block size: %u\n", h.block_size);
+      printf("File size: %llu (%s)\n", (unsigned long long)h.file_size, format_size(h.file_size).c_str());
+      if (s->parent_ref())
+        printf("Parent: %s (UUID %s)\n", s->parent_ref()->path.c_str(), uuid_to_string(s->parent_ref()->uuid).c_str());
+      else
+        printf("Parent: none\n");
+      for (auto &[k, v] : s->metadata()) {
+        if (k == "message") printf("Message: %s\n", v.c_str());
+        else printf("Metadata: %s=%s\n", k.c_str(), v.c_str());
+      }
+      for (unsigned k = 0; k < NUM_STREAMS; k++) {
+        const StreamStats &x = st[k];
+        if (!x.present) continue;
+        printf("\nStream %s:\n", stream_name(StreamId(k)));
+        printf("  Logical size: %llu (%s)\n", (unsigned long long)x.size, format_size(x.size).c_str());
+        printf("  Blocks: %llu (data %llu, zero %llu, parent %llu)\n", (unsigned long long)x.blocks,
+               (unsigned long long)x.data, (unsigned long long)x.zero, (unsigned long long)x.parent);
+        printf("  Stored: %llu (%s) in %llu unique blocks (zstd %llu, lz4 %llu, raw %llu)\n",
+               (unsigned long long)x.stored, format_size(x.stored).c_str(), (unsigned long long)x.unique,
+               (unsigned long long)x.by_method[2], (unsigned long long)x.by_method[1],
+               (unsigned long long)x.by_method[0]);
+        printf("  Dedup: %llu blocks shared, %s saved\n", (unsigned long long)x.dedup_blocks,
+               format_size(x.dedup_saved).c_str());
+        if (x.stored)
+          printf("  Ratio: %.2f (logical size / stored)\n", double(x.size) / double(x.stored));
+      }
+      if (do_verify) {
+        if (damage.empty()) printf("\nVerify: OK, every stored block decodes and matches its checksum\n");
+        else printf("\nVerify: FAILED, %zu damaged blocks\n", damage.size());
+      }
+    }
+    for (auto &d : damage) fprintf(stderr, "%s: %s\n", PROG, d.c_str());
+    return damage.empty() ? EXIT_OK : EXIT_FAILURE_;
+  } catch (const Error &e) {
+    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    return EXIT_FAILURE_;
+  }
+}

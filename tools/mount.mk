@@ -1,0 +1,1 @@
+# hexz-mount build rules.
