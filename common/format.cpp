@@ -65,8 +65,8 @@ Header decode_header(const unsigned char in[HEADER_SIZE], uint64_t file_size, co
   if (h.version_major != VERSION_MAJOR)
     throw damaged(path, "format version " + std::to_string(h.version_major) + " is not supported (this is version " +
                             std::to_string(VERSION_MAJOR) + ")");
-  if (load_le32(in + 12) != HEADER_SIZE) throw damaged(path, "bad header size");
   if (load_le64(in + 504) != checksum(in, 504)) throw damaged(path, "header checksum mismatch");
+  if (load_le32(in + 12) != HEADER_SIZE) throw damaged(path, "bad header size");
   h.compat_flags = load_le64(in + 16);
   h.incompat_flags = load_le64(in + 24);
   if (h.incompat_flags & ~INCOMPAT_KNOWN) {

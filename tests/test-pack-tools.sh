@@ -1,0 +1,3 @@
+#!/usr/bin/env bash
+source "$srcdir/functions.sh"
+exit 0

@@ -1,0 +1,98 @@
+// Helpers for the core library's unit tests: in-memory sources and a
+// scratch directory.
+#pragma once
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "pack.h"
+#include "snapshot.h"
+#include "source.h"
+#include "writer.h"
+
+namespace test {
+
+// A Source over a byte vector; ranges of zeroes can be reported as holes.
+class MemSource : public hexz::Source {
+ public:
+  explicit MemSource(std::vector<unsigned char> d, bool report_holes = false)
+      : data_(std::move(d)), holes_(report_holes) {}
+  const std::string &name() const override { return name_; }
+  uint64_t size() const override { return data_.size(); }
+  void pread(void *buf, size_t len, uint64_t off) override { std::memcpy(buf, data_.data() + off, len); }
+  void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {
+    if (!holes_) return Source::extents(off, len, fn);
+    // Report 4 KiB-aligned zero pages as holes, like a sparse file would.
+    for (uint64_t o = off; o < off + len; o += 4096) {
+      uint64_t l = std::min<uint64_t>(4096, off + len - o);
+      bool z = true;
+      for (uint64_t k = 0; k < l && z; k++) z = data_[o + k] == 0;
+      fn(o, l, z);
+    }
+  }
+  const std::vector<unsigned char> &data() const { return data_; }
+
+ private:
+  std::vector<unsigned char> data_;
+  bool holes_;
+  std::string name_ = "memory-source";
+};
+
+inline std::string scratch_dir() {
+  static std::string dir;
+  if (dir.empty()) {
+    std::string t = std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/hexz-unit.XXXXXX";
+    std::vector<char> v(t.begin(), t.end());
+    v.push_back(0);
+    if (!mkdtemp(v.data())) abort();
+    dir = v.data();
+  }
+  return dir;
+}
+
+inline std::vector<unsigned char> random_bytes(size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<unsigned char> v(n);
+  for (auto &b : v) b = uint8_t(rng());
+  return v;
+}
+
+// Text-like, compressible data.
+inline std::vector<unsigned char> text_bytes(size_t n, uint32_t seed) {
+  static const char *words[] = {"snapshot ", "block ", "nbdkit ", "overlay ", "zstd ", "lz4 ", "disk\n", "memory "};
+  std::mt19937 rng(seed);
+  std::vector<unsigned char> v;
+  v.reserve(n);
+  while (v.size() < n) {
+    const char *w = words[rng() % 8];
+    for (const char *p = w; *p && v.size() < n; p++) v.push_back(uint8_t(*p));
+  }
+  return v;
+}
+
+// Packs DISK (and MEMORY if non-empty) into PATH.
+inline void pack(const std::string &path, const std::vector<unsigned char> &disk,
+                 const std::vector<unsigned char> *memory, const hexz::WriterOptions &wo, unsigned threads = 2) {
+  hexz::SnapshotWriter w(path, wo);
+  MemSource d(disk, true);
+  hexz::PackOptions po;
+  po.threads = threads;
+  hexz::pack_stream(w, hexz::StreamId::DISK, d, po);
+  if (memory) {
+    MemSource m(*memory);
+    hexz::pack_stream(w, hexz::StreamId::MEMORY, m, po);
+  }
+  w.commit();
+}
+
+// Reads a whole stream through Snapshot::read.
+inline std::vector<unsigned char> read_all(const hexz::Snapshot &s, hexz::StreamId id) {
+  std::vector<unsigned char> v(s.stream_size(id));
+  s.read(id, 0, v.size(), v.data());
+  return v;
+}
+
+}  // namespace test

@@ -1,0 +1,93 @@
+// Helpers shared by every component: sizes, UUIDs, paths, the .meta and
+// .base side files.
+
+#include <criterion/criterion.h>
+
+#include "error.h"
+#include "overlay_meta.h"
+#include "unit-helpers.h"
+#include "util.h"
+
+using namespace hexz;
+
+Test(util, parse_size) {
+  cr_assert_eq(parse_size("65536", "x"), 65536u);
+  cr_assert_eq(parse_size("64K", "x"), 65536u);
+  cr_assert_eq(parse_size("64k", "x"), 65536u);
+  cr_assert_eq(parse_size("256M", "x"), 256u << 20);
+  cr_assert_eq(parse_size("1G", "x"), 1u << 30);
+  cr_assert_eq(parse_size("2T", "x"), 2ull << 40);
+  cr_assert_eq(parse_size("0", "x"), 0u);
+  for (const char *bad : {"", "M", "-1", "12Q", "1.5M", "99999999999999999999", "20000000T"})
+    cr_assert_throw(parse_size(bad, "x"), Error, "'%s' accepted", bad);
+}
+
+Test(util, format_size) {
+  cr_assert_eq(format_size(5120ull * 4096), std::string("20.0 MB"));
+  cr_assert_eq(format_size(0), std::string("0.0 B"));
+  cr_assert_eq(format_size(1023), std::string("1023.0 B"));
+  cr_assert_eq(format_size(1536), std::string("1.5 KB"));
+  cr_assert_eq(format_size(3ull << 40), std::string("3.0 TB"));
+}
+
+Test(util, uuid) {
+  Uuid a = uuid_generate(), b = uuid_generate();
+  cr_assert(a != b);
+  std::string s = uuid_to_string(a);
+  cr_assert_eq(s.size(), 36u);
+  cr_assert_eq(s[14], '4');
+  Uuid c;
+  cr_assert(uuid_from_string(s, c));
+  cr_assert(c == a);
+  cr_assert(!uuid_from_string("0f8fad5b-d9cb-469f-a165-70867728950", c));
+  cr_assert(!uuid_from_string("0f8fad5bxd9cb-469f-a165-70867728950e", c));
+}
+
+Test(util, paths) {
+  cr_assert_eq(replace_extension("/a/vm-state.overlay", ".meta"), std::string("/a/vm-state.meta"));
+  cr_assert_eq(replace_extension("changes", ".meta"), std::string("changes.meta"));
+  cr_assert_eq(replace_extension("/a.b/changes", ".meta"), std::string("/a.b/changes.meta"));
+  cr_assert_eq(relative_path("/x/y/base.st", "/x/z"), std::string("../y/base.st"));
+  cr_assert_eq(relative_path("/x/base.st", "/x"), std::string("base.st"));
+  cr_assert_eq(default_meta_path("vm-state.overlay"), std::string("vm-state.meta"));
+  cr_assert_eq(default_base_path("vm-state.overlay"), std::string("vm-state.base"));
+}
+
+Test(meta, round_trip_and_validation) {
+  std::string p = test::scratch_dir() + "/x.meta";
+  std::vector<uint64_t> v = {0, 3, 4, 1000};
+  write_meta(p, v);
+  cr_assert(read_meta(p, 1001) == v);
+  cr_assert_throw(read_meta(p, 1000), Error);  // 1000 is beyond a 1000-block disk
+  std::string bytes = encode_meta(v);
+  cr_assert_throw(parse_meta(bytes.substr(0, 12), 2000, "m"), Error);  // not a multiple of 8
+  std::string dup = encode_meta({1, 2, 2});
+  cr_assert_throw(parse_meta(dup, 10, "m"), Error);
+  std::string unsorted = encode_meta({1, 3, 2});
+  cr_assert_throw(parse_meta(unsorted, 10, "m"), Error);
+  try {
+    parse_meta(unsorted, 10, "/some/where.meta");
+  } catch (const Error &e) {
+    cr_assert(std::string(e.what()).find("/some/where.meta") != std::string::npos);
+    cr_assert(std::string(e.what()).find("out of order") != std::string::npos);
+  }
+  cr_assert(read_meta(test::scratch_dir() + "/absent.meta", 10).empty());
+  cr_assert_throw(read_meta(test::scratch_dir() + "/absent.meta", 10, false), Error);
+}
+
+Test(meta, base_record) {
+  std::string p = test::scratch_dir() + "/x.base";
+  BaseRecord r;
+  r.uuid = uuid_generate();
+  r.path = "/abs/base.st";
+  r.disk_size = 123456789;
+  write_base_record(p, r);
+  auto got = read_base_record(p);
+  cr_assert(got.has_value());
+  cr_assert(got->uuid == r.uuid);
+  cr_assert_eq(got->path, r.path);
+  cr_assert_eq(got->disk_size, r.disk_size);
+  cr_assert(!read_base_record(test::scratch_dir() + "/none.base").has_value());
+  write_file_atomic(p, "garbage\n");
+  cr_assert_throw(read_base_record(p), Error);
+}
