@@ -51,7 +51,18 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
   std::vector<char *> argv;
   for (auto &a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
-  int r = posix_spawnp(&pid_, argv[0], nullptr, nullptr, argv.data(), environ);
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_t actions;
+  posix_spawnattr_init(&attr);
+  posix_spawn_file_actions_init(&actions);
+  if (o.own_process_group) {
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+  }
+  if (o.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, o.stderr_fd, 2);
+  int r = posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
   if (r != 0) {
     rmdir(dir_.c_str());
     throw Error(args[0] + ": cannot start nbdkit: " + strerror(r) + " (install the Debian package nbdkit)", r);

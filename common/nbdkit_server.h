@@ -24,6 +24,13 @@ struct ServeOptions {
   std::vector<std::string> params;  // more key=value parameters (cache-size=, meta=, force=...)
   bool readonly = true;       // -r
   unsigned threads = 0;       // -t (0: nbdkit's default)
+  // Long-running tools (hexz-mount) flush before stopping nbdkit, so nbdkit
+  // must not receive the terminal's Ctrl+C itself: run it in a process group
+  // of its own.
+  bool own_process_group = false;
+  // >= 0: nbdkit's standard error goes to this descriptor (a daemon relays
+  // it once its own standard error is gone).
+  int stderr_fd = -1;
 };
 
 std::string nbdkit_program();
