@@ -1,0 +1,64 @@
+#include "reader.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace hexz_plugin {
+
+using hexz::BlockKind;
+using hexz::StreamId;
+
+// Cache keys: the block number with the stream id in the low bit, so that
+// block i of the disk and block i of the memory stream never collide.
+static uint64_t make_key(StreamId s, uint64_t block) { return block << 1 | uint64_t(s); }
+
+Reader::Reader(std::shared_ptr<const hexz::Snapshot> snap, uint64_t cache_size) : snap_(std::move(snap)) {
+  if (cache_size > 0) cache_ = std::make_unique<BlockCache>(static_cast<const BlockSource &>(*this), cache_size, snap_->block_size());
+}
+
+void Reader::load(uint64_t key, unsigned char *buf, uint32_t) const {
+  snap_->read_block(StreamId(key & 1), key >> 1, buf);
+}
+
+void Reader::pread(StreamId s, void *buf, uint32_t count, uint64_t offset) {
+  auto *out = static_cast<unsigned char *>(buf);
+  const uint64_t size = snap_->stream_size(s);
+  const uint32_t bs = snap_->block_size();
+  while (count > 0) {
+    if (offset >= size) {  // nbdkit checks bounds; be safe anyway
+      std::memset(out, 0, count);
+      return;
+    }
+    uint64_t i = offset / bs;
+    uint32_t in_block = uint32_t(offset % bs);
+    uint32_t blen = hexz::block_length(size, bs, i);
+    uint32_t n = std::min(count, blen - in_block);
+    bool whole = in_block == 0 && n == blen;
+
+    if (snap_->entry(s, i).kind == BlockKind::ZERO)
+      std::memset(out, 0, n);
+    else if (!cache_ && whole)
+      snap_->read_block(s, i, out);
+    else if (!cache_)
+      snap_->read(s, offset, n, out);
+    else if (whole)
+      cache_->read_whole(make_key(s, i), blen, out);
+    else
+      cache_->read(make_key(s, i), blen, in_block, n, out);
+
+    out += n;
+    offset += n;
+    count -= n;
+  }
+}
+
+void Reader::prefetch(StreamId s, uint32_t count, uint64_t offset) {
+  if (!cache_ || count == 0) return;
+  const uint64_t size = snap_->stream_size(s);
+  const uint32_t bs = snap_->block_size();
+  uint64_t end = std::min<uint64_t>(offset + count, size);
+  for (uint64_t i = offset / bs; i * bs < end; i++)
+    if (snap_->entry(s, i).kind != BlockKind::ZERO) cache_->prefetch(make_key(s, i), hexz::block_length(size, bs, i));
+}
+
+}  // namespace hexz_plugin
