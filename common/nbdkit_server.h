@@ -20,6 +20,9 @@ namespace hexz {
 
 struct ServeOptions {
   std::string snapshot;       // file= for the hexz plugin
+  // Non-empty: serve SNAPSHOT with this plugin instead of hexz_plugin(), e.g.
+  // "file" for a raw image, so tools read every input the same way (libnbd).
+  std::string plugin;
   std::string overlay;        // non-empty: add --filter=hexz-cow overlay=...
   std::vector<std::string> params;  // more key=value parameters (cache-size=, meta=, force=...)
   bool readonly = true;       // -r
