@@ -1,1 +1,15 @@
 # Partition table and filesystem layer (owned by the hexz-diff work).
+# A second convenience library, so that only the tools that resolve files
+# link libext2fs and libtsk; the nbdkit plugin and filter link libhexzcore
+# alone.
+noinst_LTLIBRARIES += libhexzfs.la
+
+libhexzfs_la_SOURCES = \
+	fs/backend.h \
+	fs/ext.cpp \
+	fs/fsmap.cpp fs/fsmap.h \
+	fs/partition.cpp fs/partition.h \
+	fs/probe.cpp fs/probe.h \
+	fs/tsk.cpp
+libhexzfs_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/fs $(EXT2FS_CFLAGS) $(TSK_CFLAGS)
+libhexzfs_la_LIBADD = $(EXT2FS_LIBS) $(TSK_LIBS)

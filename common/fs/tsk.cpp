@@ -1,0 +1,191 @@
+// FAT, exFAT, NTFS, HFS+ and ISO9660 through The Sleuth Kit (4.11), reading
+// the disk through tsk_img_open_external with a callback over the Source.
+// Files come from one recursive directory walk; each file's blocks are the
+// runs of its non-resident attributes (resident NTFS data lives in its MFT
+// record, which belongs to the $MFT area).  Filesystem-internal files ($MFT,
+// $FAT1, HFS+ catalog...) are named metadata areas, not files.
+#include <cstdlib>
+#include <cstring>
+#include <tsk/libtsk.h>
+#include <unordered_map>
+
+#include "backend.h"
+#include "endian.h"
+#include "source.h"
+
+namespace hexz::fs {
+
+namespace {
+
+struct Img {
+  TSK_IMG_INFO info;  // first member: TSK casts between the two
+  Source *disk;
+};
+
+ssize_t img_read(TSK_IMG_INFO *info, TSK_OFF_T off, char *buf, size_t len) {
+  auto *img = reinterpret_cast<Img *>(info);
+  uint64_t size = img->disk->size();
+  if (off < 0 || uint64_t(off) >= size) return 0;
+  if (len > size - uint64_t(off)) len = size_t(size - uint64_t(off));
+  try {
+    img->disk->pread(buf, len, uint64_t(off));
+  } catch (const std::exception &e) {
+    tsk_error_reset();
+    tsk_error_set_errno(TSK_ERR_IMG_READ);
+    tsk_error_set_errstr("%s", e.what());
+    return -1;
+  }
+  return ssize_t(len);
+}
+void img_close(TSK_IMG_INFO *) {}  // the Img is freed by its owner
+void img_stat(TSK_IMG_INFO *, FILE *) {}
+
+std::string tsk_message() {
+  const char *m = tsk_error_get();
+  std::string s = m && *m ? m : "unknown error";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+char type_letter(TSK_FS_META_TYPE_ENUM t) {
+  switch (t) {
+    case TSK_FS_META_TYPE_REG: return '-';
+    case TSK_FS_META_TYPE_DIR: return 'd';
+    case TSK_FS_META_TYPE_LNK: return 'l';
+    case TSK_FS_META_TYPE_CHR: return 'c';
+    case TSK_FS_META_TYPE_BLK: return 'b';
+    case TSK_FS_META_TYPE_FIFO: return 'p';
+    case TSK_FS_META_TYPE_SOCK: return 's';
+    default: return 'u';
+  }
+}
+
+class TskMapper {
+ public:
+  TskMapper(TSK_FS_INFO *fs, FsMap &out) : fs_(fs), out_(out) {}
+
+  void run() {
+    if (TSK_FS_FILE *root = tsk_fs_file_open_meta(fs_, nullptr, fs_->root_inum)) {
+      add_file(root, "/", false);
+      tsk_fs_file_close(root);
+    }
+    auto flags = TSK_FS_DIR_WALK_FLAG_ENUM(TSK_FS_DIR_WALK_FLAG_ALLOC | TSK_FS_DIR_WALK_FLAG_RECURSE |
+                                           TSK_FS_DIR_WALK_FLAG_NOORPHAN);
+    if (tsk_fs_dir_walk(fs_, fs_->root_inum, flags, walk_cb, this) != 0)
+      throw std::runtime_error("directory walk failed: " + tsk_message());
+  }
+
+ private:
+  static TSK_WALK_RET_ENUM walk_cb(TSK_FS_FILE *f, const char *path, void *p) {
+    auto *self = static_cast<TskMapper *>(p);
+    if (!f->name || !f->name->name || TSK_FS_ISDOT(f->name->name)) return TSK_WALK_CONT;
+    std::string full = "/" + std::string(path ? path : "") + f->name->name;
+    self->add_file(f, full, true);
+    return TSK_WALK_CONT;
+  }
+
+  // Whether F is one of the filesystem's own structures.
+  bool is_internal(TSK_FS_FILE *f, const std::string &path) const {
+    if (!f->meta) return false;
+    if (f->meta->type == TSK_FS_META_TYPE_VIRT || f->meta->type == TSK_FS_META_TYPE_VIRT_DIR) return true;
+    if (TSK_FS_TYPE_ISNTFS(fs_->ftype))
+      return (f->meta->addr < 16 && f->meta->addr != fs_->root_inum) || path.rfind("/$Extend/", 0) == 0;
+    if (TSK_FS_TYPE_ISHFS(fs_->ftype))
+      return f->meta->addr < 16 && f->meta->addr != fs_->root_inum && path.rfind("/$", 0) == 0;
+    return false;
+  }
+
+  void add_file(TSK_FS_FILE *f, const std::string &path, bool named) {
+    if (!f->meta) return;
+    TSK_INUM_T addr = f->meta->addr;
+    if (auto it = seen_.find(addr); it != seen_.end()) {
+      if (!(it->second & AREA) && named) out_.nodes[it->second].paths.push_back(path);
+      return;
+    }
+    uint32_t owner;
+    if (is_internal(f, path)) {
+      out_.areas.push_back(path.substr(1));
+      owner = uint32_t(out_.areas.size() - 1) | AREA;
+    } else {
+      Node n;
+      n.inode = addr;
+      n.type = type_letter(f->meta->type);
+      n.mode = uint32_t(f->meta->mode) & 07777;
+      n.size = f->meta->size > 0 ? uint64_t(f->meta->size) : 0;
+      n.nlink = f->meta->nlink > 0 ? uint32_t(f->meta->nlink) : 0;
+      n.uid = uint32_t(f->meta->uid);
+      n.gid = uint32_t(f->meta->gid);
+      n.mtime = f->meta->mtime;
+      n.ctime = f->meta->ctime;
+      if (f->meta->link) n.link = f->meta->link;
+      n.paths.push_back(path);
+      owner = uint32_t(out_.nodes.size());
+      out_.nodes.push_back(std::move(n));
+    }
+    seen_[addr] = owner;
+    int na = tsk_fs_file_attr_getsize(f);
+    for (int i = 0; i < na; i++) {
+      const TSK_FS_ATTR *a = tsk_fs_file_attr_get_idx(f, i);
+      if (!a || !(a->flags & TSK_FS_ATTR_NONRES)) continue;
+      for (TSK_FS_ATTR_RUN *r = a->nrd.run; r; r = r->next) {
+        if (r->len == 0 || (r->flags & (TSK_FS_ATTR_RUN_FLAG_FILLER | TSK_FS_ATTR_RUN_FLAG_SPARSE))) continue;
+        add_extent(out_.extents, out_.part.start + uint64_t(r->addr) * fs_->block_size,
+                   uint64_t(r->len) * fs_->block_size, owner);
+      }
+    }
+  }
+
+  TSK_FS_INFO *fs_;
+  FsMap &out_;
+  std::unordered_map<TSK_INUM_T, uint32_t> seen_;
+};
+
+// FAT's reserved sectors (boot sector, FSInfo, backup boot sector) are not
+// a TSK virtual file; name them from the BPB.
+void add_fat_reserved(Source &disk, FsMap &out) {
+  unsigned char b[512];
+  disk.pread(b, sizeof b, out.part.start);
+  uint64_t bps = load_le16(b + 11), reserved = load_le16(b + 14);
+  if (out.type == "exfat") {
+    bps = uint64_t(1) << b[108];
+    reserved = load_le32(b + 80);  // FAT offset: boot regions precede it
+  }
+  out.areas.push_back(out.type == "exfat" ? "boot region" : "reserved sectors");
+  add_extent(out.extents, out.part.start, bps * reserved, uint32_t(out.areas.size() - 1) | AREA);
+}
+
+}  // namespace
+
+void map_tsk(Source &disk, FsMap &out) {
+  auto *img = static_cast<Img *>(calloc(1, sizeof(Img)));
+  if (!img) throw std::bad_alloc();
+  img->info.tag = TSK_IMG_INFO_TAG;
+  img->disk = &disk;
+  TSK_IMG_INFO *info =
+      tsk_img_open_external(img, TSK_OFF_T(disk.size()), 512, img_read, img_close, img_stat);
+  if (!info) {
+    free(img);
+    out.status = FsStatus::DAMAGED;
+    out.message = "The Sleuth Kit cannot open the disk: " + tsk_message();
+    return;
+  }
+  TSK_FS_INFO *fs = tsk_fs_open_img(info, TSK_OFF_T(out.part.start), TSK_FS_TYPE_DETECT);
+  if (!fs) {
+    out.status = FsStatus::DAMAGED;
+    out.message = "cannot open the " + out.type + " filesystem: " + tsk_message();
+  } else {
+    try {
+      if (out.type == "vfat" || out.type == "exfat") add_fat_reserved(disk, out);
+      TskMapper(fs, out).run();
+      out.status = FsStatus::OK;
+    } catch (const std::exception &e) {
+      out.status = FsStatus::DAMAGED;
+      out.message = out.type + ": " + e.what();
+    }
+    tsk_fs_close(fs);
+  }
+  tsk_img_close(info);
+  free(img);
+}
+
+}  // namespace hexz::fs
