@@ -1,1 +1,16 @@
-# Tests of plugin.
+# Tests of the nbdkit hexz plugin (plugins/hexz).
+
+# Writes thin snapshots for test-plugin-thin.sh.
+check_PROGRAMS += make-thin
+make_thin_SOURCES = make-thin.cpp
+make_thin_LDADD = $(top_builddir)/common/libhexzcore.la
+
+PLUGIN_TESTS = \
+	test-plugin-cli.sh \
+	test-plugin-copy.sh \
+	test-plugin-map.sh \
+	test-plugin-random.sh \
+	test-plugin-corrupt.sh \
+	test-plugin-thin.sh
+TESTS += $(PLUGIN_TESTS)
+EXTRA_DIST += $(PLUGIN_TESTS) plugin-map-check.py
