@@ -1,0 +1,158 @@
+// hexz-unmount: unmount what hexz-mount mounted, and wait until the
+// hexz-mount process has flushed its overlay and stopped nbdkit.
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <getopt.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sstream>
+#include <string>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+#include <vector>
+
+#include "options.h"
+#include "util.h"
+
+using namespace hexz;
+
+extern char **environ;
+
+static const char *const PROG = "hexz-unmount";
+
+static void help() {
+  printf(
+      "hexz-unmount: unmount a snapshot mounted by hexz-mount\n"
+      "\n"
+      "Usage: hexz-unmount MOUNTPOINT\n"
+      "       hexz-unmount /dev/nbdN      (a hexz-mount --nbd device)\n"
+      "\n"
+      "Returns once hexz-mount has flushed the overlay and stopped.\n"
+      "\n"
+      "Options:\n"
+      "  -h, --help     show this help\n"
+      "  -V, --version  show the version\n"
+      "\n"
+      "Exit status: 0 unmounted, 1 error (not a hexz mount, busy, ...), 2 usage error.\n");
+}
+
+[[noreturn]] static void die(const std::string &msg) {
+  fprintf(stderr, "%s: %s\n", PROG, msg.c_str());
+  exit(EXIT_FAILURE_);
+}
+
+// /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo.
+static std::string unescape(const std::string &s) {
+  std::string o;
+  for (size_t i = 0; i < s.size(); i++) {
+    if (s[i] == '\\' && i + 3 < s.size() && isdigit((unsigned char)s[i + 1])) {
+      o += char(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      o += s[i];
+    }
+  }
+  return o;
+}
+
+// The file system type mounted on PATH (the topmost mount), or "".
+static std::string mount_type(const std::string &path) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line, type;
+  while (std::getline(in, line)) {
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER
+    std::istringstream f(line);
+    std::string id, parent, dev, root, mp, field;
+    f >> id >> parent >> dev >> root >> mp;
+    if (unescape(mp) != path) continue;
+    while (f >> field && field != "-") {
+    }
+    f >> type;
+  }
+  return type;
+}
+
+static int run(std::vector<std::string> args) {
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid;
+  int r = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  if (r != 0) die(args[0] + ": cannot run: " + strerror(r));
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+// A process that has exited but not been reaped yet (a zombie) is gone too.
+static bool running(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  if (!std::getline(in, stat)) return false;
+  size_t p = stat.rfind(')');
+  return p != std::string::npos && p + 2 < stat.size() && stat[p + 2] != 'Z';
+}
+
+int main(int argc, char **argv) {
+  static const struct option longopts[] = {
+      {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
+  int c;
+  while ((c = getopt_long(argc, argv, "hV", longopts, nullptr)) != -1) {
+    switch (c) {
+      case 'h': help(); return EXIT_OK;
+      case 'V': print_version(PROG); return EXIT_OK;
+      default: usage_error(PROG, "unknown option");
+    }
+  }
+  if (argc - optind != 1) usage_error(PROG, "expected MOUNTPOINT");
+  std::string path = absolute_path(argv[optind]);
+
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) die(path + ": " + strerror(errno));
+  if (S_ISBLK(st.st_mode)) {
+    // hexz-mount --nbd: disconnecting the device makes it flush and exit.
+    if (run({"nbd-client", "-d", path}) != 0) die("nbd-client -d " + path + " failed (its message is above)");
+    return EXIT_OK;
+  }
+
+  std::string type = mount_type(path);
+  if (type.empty()) die(path + " is not mounted");
+  if (type != "fuse.hexz") die(path + " is not a hexz-mount mount point (it is a " + type + " mount)");
+
+  // Which hexz-mount serves it, so that we can wait for its flush.
+  pid_t pid = 0;
+  char buf[32] = {0};
+  ssize_t n = getxattr(path.c_str(), "user.hexz-mount.pid", buf, sizeof buf - 1);
+  if (n > 0) pid = pid_t(atol(buf));
+
+  if (geteuid() == 0) {
+    if (umount2(path.c_str(), 0) != 0) {
+      if (errno == EBUSY) die(path + " is busy: a program still uses a file in it (close it and retry)");
+      die("cannot unmount " + path + ": " + strerror(errno));
+    }
+  } else if (run({"fusermount3", "-u", path}) != 0) {
+    die("fusermount3 -u " + path + " failed (its message is above)");
+  }
+
+  if (pid > 0) {
+    bool warned = false;
+    for (int i = 0; running(pid); i++) {
+      if (i == 500 && !warned) {
+        fprintf(stderr, "%s: waiting for hexz-mount (pid %d) to flush and stop...\n", PROG, int(pid));
+        warned = true;
+      }
+      struct timespec ts = {0, 20 * 1000 * 1000};
+      nanosleep(&ts, nullptr);
+    }
+  }
+  return EXIT_OK;
+}

@@ -1,0 +1,202 @@
+#include "mount-fuse.h"
+
+#define FUSE_USE_VERSION 312
+#include <fuse3/fuse.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "mount-pool.h"
+
+namespace hexz {
+
+// hexz-unmount reads this attribute of the mount's root to learn which
+// process to wait for (so that it returns only once the flush is done).
+static const char PID_XATTR[] = "user.hexz-mount.pid";
+
+static const MountConfig &config() { return *static_cast<const MountConfig *>(fuse_get_context()->private_data); }
+
+// The index of PATH's file in config().files, or -1 for the root, or -2.
+static int lookup(const char *path) {
+  if (strcmp(path, "/") == 0) return -1;
+  const auto &files = config().files;
+  for (size_t i = 0; i < files.size(); i++)
+    if (path[0] == '/' && files[i].name == path + 1) return int(i);
+  return -2;
+}
+
+static bool file_writable(const MountConfig &c, const MountFile &f) { return !c.readonly && f.pool->writable(); }
+
+static void *fs_init(struct fuse_conn_info *, struct fuse_config *cfg) {
+  // Nothing changes the files behind the kernel's back (every write goes
+  // through this process), so the page cache and attributes stay valid.
+  cfg->kernel_cache = 1;
+  cfg->entry_timeout = cfg->attr_timeout = cfg->negative_timeout = 3600;
+  cfg->use_ino = 1;
+  return fuse_get_context()->private_data;
+}
+
+static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *) {
+  const MountConfig &c = config();
+  int i = lookup(path);
+  if (i == -2) return -ENOENT;
+  memset(st, 0, sizeof *st);
+  st->st_uid = c.uid;
+  st->st_gid = c.gid;
+  st->st_atime = st->st_mtime = st->st_ctime = c.mtime;
+  if (i == -1) {
+    st->st_ino = 1;
+    st->st_mode = S_IFDIR | 0555;
+    st->st_nlink = 2;
+    return 0;
+  }
+  const MountFile &f = c.files[i];
+  st->st_ino = 2 + i;
+  st->st_mode = S_IFREG | (file_writable(c, f) ? 0644 : 0444);
+  st->st_nlink = 1;
+  st->st_size = off_t(f.pool->size());
+  st->st_blocks = (f.pool->size() + 511) / 512;
+  st->st_blksize = 65536;
+  return 0;
+}
+
+static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t, struct fuse_file_info *,
+                      enum fuse_readdir_flags) {
+  if (lookup(path) != -1) return -ENOTDIR;
+  fill(buf, ".", nullptr, 0, fuse_fill_dir_flags(0));
+  fill(buf, "..", nullptr, 0, fuse_fill_dir_flags(0));
+  for (auto &f : config().files) fill(buf, f.name.c_str(), nullptr, 0, fuse_fill_dir_flags(0));
+  return 0;
+}
+
+static int fs_open(const char *path, struct fuse_file_info *fi) {
+  const MountConfig &c = config();
+  int i = lookup(path);
+  if (i == -2) return -ENOENT;
+  if (i == -1) return -EISDIR;
+  if ((fi->flags & O_ACCMODE) != O_RDONLY && !file_writable(c, c.files[i])) return -EROFS;
+  fi->fh = unsigned(i);
+  fi->keep_cache = 1;
+  return 0;
+}
+
+static int fs_read(const char *, char *buf, size_t len, off_t off, struct fuse_file_info *fi) {
+  const MountFile &f = config().files[fi->fh];
+  uint64_t size = f.pool->size();
+  if (off < 0) return -EINVAL;
+  if (uint64_t(off) >= size) return 0;
+  if (len > size - off) len = size - off;
+  int r = f.pool->pread(buf, len, off);
+  return r < 0 ? r : int(len);
+}
+
+static int fs_write(const char *, const char *buf, size_t len, off_t off, struct fuse_file_info *fi) {
+  const MountConfig &c = config();
+  const MountFile &f = c.files[fi->fh];
+  if (!file_writable(c, f)) return -EROFS;
+  uint64_t size = f.pool->size();
+  if (off < 0) return -EINVAL;
+  // The disk has a fixed size: writing past its end is out of space.
+  if (uint64_t(off) >= size) return len ? -ENOSPC : 0;
+  if (len > size - off) len = size - off;
+  int r = f.pool->pwrite(buf, len, off);
+  return r < 0 ? r : int(len);
+}
+
+static int fs_fsync(const char *, int, struct fuse_file_info *fi) {
+  const MountConfig &c = config();
+  const MountFile &f = c.files[fi->fh];
+  return file_writable(c, f) ? f.pool->flush() : 0;
+}
+
+static int fs_truncate(const char *path, off_t size, struct fuse_file_info *) {
+  const MountConfig &c = config();
+  int i = lookup(path);
+  if (i == -2) return -ENOENT;
+  if (i == -1) return -EISDIR;
+  if (!file_writable(c, c.files[i])) return -EROFS;
+  // O_TRUNC or a resize: the disk's size is fixed.
+  return uint64_t(size) == c.files[i].pool->size() ? 0 : -EINVAL;
+}
+
+static int fs_statfs(const char *, struct statvfs *st) {
+  const MountConfig &c = config();
+  memset(st, 0, sizeof *st);
+  uint64_t total = 0;
+  for (auto &f : c.files) total += f.pool->size();
+  st->f_bsize = st->f_frsize = 4096;
+  st->f_blocks = (total + 4095) / 4096;
+  st->f_files = c.files.size() + 1;
+  st->f_namemax = 255;
+  return 0;
+}
+
+static int fs_getxattr(const char *path, const char *name, char *value, size_t size) {
+  if (lookup(path) != -1 || strcmp(name, PID_XATTR) != 0) return -ENODATA;
+  std::string pid = std::to_string(getpid());
+  if (size == 0) return int(pid.size());
+  if (size < pid.size()) return -ERANGE;
+  memcpy(value, pid.data(), pid.size());
+  return int(pid.size());
+}
+
+static struct fuse_operations operations() {
+  auto ops = fuse_operations();
+  ops.init = fs_init;
+  ops.getattr = fs_getattr;
+  ops.readdir = fs_readdir;
+  ops.open = fs_open;
+  ops.read = fs_read;
+  ops.write = fs_write;
+  ops.fsync = fs_fsync;
+  ops.truncate = fs_truncate;
+  ops.statfs = fs_statfs;
+  ops.getxattr = fs_getxattr;
+  return ops;
+}
+
+void serve_fuse(const MountConfig &cfg, void (*ready)()) {
+  std::vector<std::string> opts = {"hexz-mount", "-o", "fsname=" + cfg.fsname, "-o", "subtype=hexz",
+                                   "-o", "default_permissions"};
+  if (cfg.readonly) opts.insert(opts.end(), {"-o", "ro"});
+  // root mounting for another user: let that user in.
+  if (geteuid() == 0 && (cfg.uid != 0 || cfg.gid != 0)) opts.insert(opts.end(), {"-o", "allow_other"});
+  std::vector<char *> argv;
+  for (auto &o : opts) argv.push_back(o.data());
+  struct fuse_args args = FUSE_ARGS_INIT(int(argv.size()), argv.data());
+
+  struct fuse_operations ops = operations();
+  struct fuse *f = fuse_new(&args, &ops, sizeof ops, const_cast<MountConfig *>(&cfg));
+  fuse_opt_free_args(&args);
+  if (!f) throw Error("cannot set up FUSE (libfuse's message is above)", EIO);
+  if (fuse_mount(f, cfg.mountpoint.c_str()) != 0) {
+    fuse_destroy(f);
+    throw Error("cannot mount on " + cfg.mountpoint + " (libfuse's message is above)", EIO);
+  }
+  struct fuse_session *se = fuse_get_session(f);
+  if (fuse_set_signal_handlers(se) != 0) {
+    fuse_unmount(f);
+    fuse_destroy(f);
+    throw Error("cannot install signal handlers", EIO);
+  }
+  ready();
+  struct fuse_loop_config *loop = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(loop, 1);
+  fuse_loop_cfg_set_idle_threads(loop, 8);
+  fuse_loop_mt(f, loop);
+  fuse_loop_cfg_destroy(loop);
+  // From here on a second signal must not kill us before the flush.
+  fuse_remove_signal_handlers(se);
+  signal(SIGTERM, SIG_IGN);
+  signal(SIGINT, SIG_IGN);
+  signal(SIGHUP, SIG_IGN);
+  fuse_unmount(f);
+  fuse_destroy(f);
+}
+
+}  // namespace hexz
