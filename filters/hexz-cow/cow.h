@@ -1,0 +1,78 @@
+// The copy-on-write engine: the overlay file, the in-memory set of modified
+// 4 KiB blocks and its persistence in .meta.  One Cow serves every connection
+// to the disk export (they all see the same writable view).  Methods throw
+// hexz::Error (message naming the file, err() the errno to report); the
+// filter callbacks turn that into nbdkit_error and -1.
+#pragma once
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "block_locks.h"
+#include "block_map.h"
+#include "overlay_file.h"
+
+struct nbdkit_next_ops;
+struct nbdkit_extents;
+
+namespace hexz_cow {
+
+struct CowConfig {
+  std::string overlay;  // empty: ephemeral
+  std::string meta;     // empty: the default beside the overlay
+  std::optional<uint64_t> expected_size;  // the snapshot's disk size, when known at start-up
+};
+
+class Cow {
+ public:
+  // Opens the overlay and checks .meta as far as possible before the disk
+  // size is known (all of it when expected_size is set).
+  explicit Cow(const CowConfig &cfg);
+
+  // Called when a connection to the disk export is prepared, with the disk
+  // size from the plugin.  The first call validates .meta and the overlay
+  // length against it and loads the modified set; later calls check that the
+  // size did not change.
+  void attach(uint64_t disk_size);
+  bool writable() const { return overlay_.writable(); }
+  // Called before the first write through a connection: no other process may
+  // write this overlay meanwhile.
+  void lock_for_writing() { overlay_.lock_exclusive(); }
+
+  void read(nbdkit_next_ops *next, void *buf, uint32_t count, uint64_t off);
+  void write(nbdkit_next_ops *next, const void *buf, uint32_t count, uint64_t off);
+  // Zero and trim: the blocks become modified and read as zeroes.
+  void zero(nbdkit_next_ops *next, uint32_t count, uint64_t off);
+  void extents(nbdkit_next_ops *next, uint32_t count, uint64_t off, uint32_t flags, nbdkit_extents *out);
+  // Makes everything written so far durable: overlay data first, then .meta.
+  void flush();
+
+ private:
+  // Reads .meta and checks it and the overlay length against DISK_SIZE.
+  std::vector<uint64_t> validate(uint64_t disk_size);
+  // DATA null means zeroes.
+  void modify(nbdkit_next_ops *next, const void *data, uint32_t count, uint64_t off);
+  // Read-modify-write of part of block B: [off, off + len) from DATA.
+  void rmw_block(nbdkit_next_ops *next, uint64_t b, const char *data, uint64_t off, uint64_t len);
+  void read_next(nbdkit_next_ops *next, void *buf, uint64_t len, uint64_t off);
+
+  OverlayFile overlay_;
+  std::string meta_;
+  std::optional<uint64_t> expected_size_;
+
+  std::mutex attach_mu_;
+  std::atomic<bool> attached_{false};
+  uint64_t disk_size_ = 0, nblocks_ = 0;
+
+  BlockMap map_;
+  BlockLocks locks_;
+
+  // The generation of the modified set that .meta on disk holds.
+  std::mutex flush_mu_;
+  uint64_t saved_gen_ = 0;
+};
+
+}  // namespace hexz_cow

@@ -1,0 +1,57 @@
+// The overlay data file (docs/format.md, section 2.1): a sparse file holding
+// overlay block i at offset i * 4096.  An existing file is reused as it is,
+// never truncated.  Without a path, an anonymous file in $TMPDIR is used
+// instead; it is unlinked as soon as it is created, so it disappears when
+// nbdkit exits, however it exits.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace hexz {
+class Source;
+}
+
+namespace hexz_cow {
+
+class OverlayFile {
+ public:
+  // PATH empty: ephemeral.  Throws hexz::Error naming the file.
+  explicit OverlayFile(const std::string &path);
+  ~OverlayFile();
+  OverlayFile(const OverlayFile &) = delete;
+  OverlayFile &operator=(const OverlayFile &) = delete;
+
+  // The path, or a description of the ephemeral file, for messages.
+  const std::string &name() const { return name_; }
+  bool persistent() const { return persistent_; }
+  // False when the file could only be opened read-only.
+  bool writable() const { return writable_; }
+  uint64_t length() const;
+
+  // Reads LEN bytes at OFF; bytes beyond the end of the file read as zero.
+  void read(void *buf, size_t len, uint64_t off) const;
+  void write(const void *buf, size_t len, uint64_t off);
+  // Makes [OFF, OFF + LEN) a hole (or writes zeroes where the filesystem
+  // cannot punch holes); the file length does not change.
+  void punch(uint64_t off, uint64_t len);
+  // fsync (a full one: hole punches are metadata).
+  void sync();
+  // Calls FN(offset, length, hole) for the allocated and unallocated runs
+  // covering [OFF, OFF + LEN).
+  void allocation(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn);
+  // Takes an exclusive advisory lock (flock), so that two nbdkit processes
+  // never write the same overlay; throws if another process holds it.
+  void lock_exclusive();
+
+ private:
+  std::string name_;
+  int fd_ = -1;
+  bool persistent_ = false, writable_ = true, locked_ = false;
+  // SEEK_DATA/SEEK_HOLE scanning is the core library's file source.
+  std::unique_ptr<hexz::Source> scan_;
+};
+
+}  // namespace hexz_cow
