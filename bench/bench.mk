@@ -1,1 +1,3 @@
 # Benchmark scripts: add them to EXTRA_DIST here.
+EXTRA_DIST += bench-plugin.sh
+EXTRA_DIST += bench-mount.sh
