@@ -1,1 +1,6 @@
-# Tests of commit.
+# Tests of hexz-commit (they skip until the hexz plugin and hexz-cow filter
+# are built).
+COMMIT_TESTS = \
+	test-commit-basic.sh
+TESTS += $(COMMIT_TESTS)
+EXTRA_DIST += $(COMMIT_TESTS) commit-functions.sh
