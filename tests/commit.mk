@@ -1,6 +1,7 @@
 # Tests of hexz-commit (they skip until the hexz plugin and hexz-cow filter
 # are built).
 COMMIT_TESTS = \
-	test-commit-basic.sh
+	test-commit-basic.sh \
+	test-commit-chain.sh
 TESTS += $(COMMIT_TESTS)
 EXTRA_DIST += $(COMMIT_TESTS) commit-functions.sh
