@@ -2,6 +2,7 @@
 # are built).
 COMMIT_TESTS = \
 	test-commit-basic.sh \
-	test-commit-chain.sh
+	test-commit-chain.sh \
+	test-commit-overlay.sh
 TESTS += $(COMMIT_TESTS)
 EXTRA_DIST += $(COMMIT_TESTS) commit-functions.sh
