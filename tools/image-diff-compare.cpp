@@ -1,0 +1,290 @@
+#include "image-diff-compare.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <libnbd.h>
+#include <poll.h>
+#include <utility>
+
+#include "error.h"
+
+namespace hexz {
+
+namespace {
+
+constexpr uint64_t BS = OVERLAY_BLOCK;
+// 2 MiB requests, 8 of them in flight per side: large enough that request
+// overhead vanishes, small enough to stay below every server's request limit.
+constexpr uint64_t CHUNK_BLOCKS = 512;
+constexpr unsigned WINDOW = 8;
+constexpr uint64_t INF = UINT64_MAX;
+
+using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;  // [first, end) block ranges
+
+// The blocks of SRC that read as zero, from its block status, with
+// everything beyond its end counted as zero too (so a shorter BASE compares
+// against zeroes).  Byte ranges are shrunk to the whole blocks inside them.
+Ranges zero_blocks(Source &src) {
+  const uint64_t size = src.size();
+  Ranges bytes;
+  src.extents(0, size, [&](uint64_t off, uint64_t len, bool zero) {
+    if (!zero) return;
+    if (!bytes.empty() && bytes.back().second == off)
+      bytes.back().second = off + len;
+    else
+      bytes.emplace_back(off, off + len);
+  });
+  if (!bytes.empty() && bytes.back().second >= size)
+    bytes.back().second = INF;
+  else
+    bytes.emplace_back(size, INF);
+  Ranges blocks;
+  for (auto [s, e] : bytes) {
+    uint64_t b0 = s / BS + (s % BS ? 1 : 0), b1 = e == INF ? INF : e / BS;
+    if (b1 > b0) blocks.emplace_back(b0, b1);
+  }
+  return blocks;
+}
+
+// Walks a sorted Ranges list with monotonically increasing positions.
+class ZeroCursor {
+ public:
+  explicit ZeroCursor(const Ranges &r) : r_(r) {}
+  // Whether block P is zero, and where that state ends.
+  std::pair<bool, uint64_t> at(uint64_t p) {
+    while (i_ < r_.size() && r_[i_].second <= p) i_++;
+    if (i_ < r_.size() && r_[i_].first <= p) return {true, r_[i_].second};
+    return {false, i_ < r_.size() ? r_[i_].first : INF};
+  }
+
+ private:
+  const Ranges &r_;
+  size_t i_ = 0;
+};
+
+struct Chunk {
+  uint64_t first = 0, count = 0;
+  bool read_base = false, read_mod = false;
+};
+
+// The ranges to read: every block that is not zero on both sides, in
+// requests of at most CHUNK_BLOCKS.  A side that is zero throughout a chunk
+// is not read at all.
+std::vector<Chunk> plan_chunks(const Ranges &zb, const Ranges &zm, uint64_t nblocks) {
+  std::vector<Chunk> chunks;
+  ZeroCursor cb(zb), cm(zm);
+  uint64_t p = 0;
+  while (p < nblocks) {
+    auto [bz, bend] = cb.at(p);
+    auto [mz, mend] = cm.at(p);
+    uint64_t end = std::min({bend, mend, nblocks});
+    if (!(bz && mz)) {
+      for (uint64_t q = p; q < end;) {
+        Chunk *last = chunks.empty() ? nullptr : &chunks.back();
+        if (last && last->first + last->count == q && last->count < CHUNK_BLOCKS) {
+          // Contiguous with the previous chunk: extend it (reading a zero
+          // stretch of one side is cheaper than another request).
+          uint64_t n = std::min(CHUNK_BLOCKS - last->count, end - q);
+          last->count += n;
+          last->read_base |= !bz;
+          last->read_mod |= !mz;
+          q += n;
+        } else {
+          uint64_t n = std::min(CHUNK_BLOCKS, end - q);
+          chunks.push_back({q, n, !bz, !mz});
+          q += n;
+        }
+      }
+    }
+    p = end;
+  }
+  return chunks;
+}
+
+inline uint64_t load64(const unsigned char *p) {
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+// Word-wise comparison, 64 bytes per step (the compiler vectorises the
+// inner loop), stopping at the first differing step.
+bool same_block(const unsigned char *a, const unsigned char *b) {
+  for (size_t i = 0; i < BS; i += 64) {
+    uint64_t x = 0;
+    for (size_t j = 0; j < 64; j += 8) x |= load64(a + i + j) ^ load64(b + i + j);
+    if (x) return false;
+  }
+  return true;
+}
+
+bool zero_block(const unsigned char *a) {
+  for (size_t i = 0; i < BS; i += 64) {
+    uint64_t x = 0;
+    for (size_t j = 0; j < 64; j += 8) x |= load64(a + i + j);
+    if (x) return false;
+  }
+  return true;
+}
+
+struct Slot;
+struct Side {
+  Slot *slot = nullptr;
+  const ImageInput *in = nullptr;
+  std::vector<unsigned char> buf;
+  bool used = false;  // read for the current chunk (else it is all zero)
+  uint64_t off = 0;
+  size_t len = 0;
+};
+struct Slot {
+  Chunk c;
+  Side base, mod;
+  int pending = 0;
+  int err = 0;
+  std::string failed;  // which side, for the message
+};
+
+int read_done(void *user, int *error) {
+  auto *s = static_cast<Side *>(user);
+  if (*error && !s->slot->err) {
+    s->slot->err = *error;
+    s->slot->failed = s->in->spec;
+  }
+  s->slot->pending--;
+  return 1;  // retire the command
+}
+
+void start_read(Side &s, const Chunk &c, bool wanted) {
+  const uint64_t size = s.in->size();
+  const uint64_t start = c.first * BS, end = std::min((c.first + c.count) * BS, size);
+  s.used = wanted && end > start;
+  if (!s.used) return;
+  s.off = start;
+  s.len = size_t(end - start);
+  if (s.len < c.count * BS) memset(s.buf.data() + s.len, 0, c.count * BS - s.len);
+  nbd_completion_callback cb = {.callback = read_done, .user_data = &s, .free = nullptr};
+  if (nbd_aio_pread(s.in->handle, s.buf.data(), s.len, s.off, cb, 0) == -1)
+    throw Error(s.in->spec + ": read of " + std::to_string(s.len) + " bytes at offset " + std::to_string(s.off) +
+                    ": " + nbd_get_error(),
+                EIO);
+  s.slot->pending++;
+}
+
+// Waits until at least one of the two connections made progress.
+void poll_both(const ImageInput &a, const ImageInput &b) {
+  const ImageInput *ins[2] = {&a, &b};
+  struct pollfd fds[2];
+  nbd_handle *hs[2];
+  int n = 0;
+  for (const ImageInput *in : ins) {
+    unsigned dir = nbd_aio_get_direction(in->handle);
+    if (!dir) continue;
+    int fd = nbd_aio_get_fd(in->handle);
+    if (fd < 0) throw Error(in->spec + ": " + nbd_get_error(), EIO);
+    fds[n] = {fd, short(((dir & LIBNBD_AIO_DIRECTION_READ) ? POLLIN : 0) | ((dir & LIBNBD_AIO_DIRECTION_WRITE) ? POLLOUT : 0)), 0};
+    hs[n++] = in->handle;
+  }
+  if (n == 0) throw Error("internal error: reads pending but no connection is waiting for data", EIO);
+  if (poll(fds, nfds_t(n), -1) < 0) {
+    if (errno == EINTR) return;
+    throw_errno("poll");
+  }
+  for (int i = 0; i < n; i++) {
+    int r = 0;
+    if (fds[i].revents & (POLLIN | POLLHUP | POLLERR))
+      r = nbd_aio_notify_read(hs[i]);
+    else if (fds[i].revents & POLLOUT)
+      r = nbd_aio_notify_write(hs[i]);
+    if (r == -1) throw Error((hs[i] == a.handle ? a.spec : b.spec) + ": " + nbd_get_error(), EIO);
+  }
+}
+
+}  // namespace
+
+CompareResult compare_images(ImageInput &base, ImageInput &modified, const CompareOptions &o) {
+  const uint64_t disk = std::max(base.size(), modified.size());
+  CompareResult res;
+  res.blocks = disk / BS + (disk % BS ? 1 : 0);
+  const std::vector<Chunk> chunks = plan_chunks(zero_blocks(*base.source), zero_blocks(*modified.source), res.blocks);
+
+  std::vector<Slot> slots(WINDOW);
+  for (auto &s : slots) {
+    s.base.slot = s.mod.slot = &s;
+    s.base.in = &base;
+    s.mod.in = &modified;
+    s.base.buf.resize(CHUNK_BLOCKS * BS);
+    s.mod.buf.resize(CHUNK_BLOCKS * BS);
+  }
+  // On an error, wait for the reads still in flight before the buffers go.
+  struct Drain {
+    std::vector<Slot> &slots;
+    ImageInput &a, &b;
+    ~Drain() {
+      for (auto &s : slots)
+        while (s.pending > 0) try {
+            poll_both(a, b);
+          } catch (...) {
+            return;  // the connections are dead: nothing will land any more
+          }
+    }
+  } drain{slots, base, modified};
+
+  size_t next = 0, done = 0;
+  while (done < chunks.size()) {
+    while (next < chunks.size() && next - done < WINDOW) {
+      Slot &s = slots[next % WINDOW];
+      s.c = chunks[next];
+      s.err = 0;
+      start_read(s.base, s.c, s.c.read_base);
+      start_read(s.mod, s.c, s.c.read_mod);
+      next++;
+    }
+    Slot &s = slots[done % WINDOW];
+    while (s.pending > 0) poll_both(base, modified);
+    if (s.err)
+      throw Error(s.failed + ": read error in bytes " + std::to_string(s.c.first * BS) + " to " +
+                      std::to_string((s.c.first + s.c.count) * BS) + ": " + strerror(s.err),
+                  EIO);
+    res.bytes_read += (s.base.used ? s.base.len : 0) + (s.mod.used ? s.mod.len : 0);
+
+    const unsigned char *pa = s.base.used ? s.base.buf.data() : nullptr;
+    const unsigned char *pm = s.mod.used ? s.mod.buf.data() : nullptr;
+    uint64_t run = 0, run_len = 0;  // current run of changed non-zero blocks
+    auto flush = [&] {
+      if (run_len && o.changed_data) o.changed_data(s.c.first + run, run_len, pm + run * BS);
+      run_len = 0;
+    };
+    for (uint64_t k = 0; k < s.c.count; k++) {
+      bool changed, now_zero;
+      if (pa && pm) {
+        changed = !same_block(pa + k * BS, pm + k * BS);
+        now_zero = changed && zero_block(pm + k * BS);
+      } else if (pm) {  // BASE reads as zero here
+        now_zero = zero_block(pm + k * BS);
+        changed = !now_zero;
+      } else {  // MODIFIED reads as zero here
+        changed = !zero_block(pa + k * BS);
+        now_zero = true;
+      }
+      if (changed) {
+        res.changed.push_back(s.c.first + k);
+        if (now_zero) res.zeroed++;
+      }
+      if (changed && !now_zero) {
+        if (!run_len) run = k;
+        run_len++;
+      } else {
+        flush();
+      }
+    }
+    flush();
+    done++;
+    if (o.progress) o.progress(std::min((s.c.first + s.c.count) * BS, disk), disk);
+  }
+  res.bytes_skipped = 2 * disk - res.bytes_read;
+  if (o.progress) o.progress(disk, disk);
+  return res;
+}
+
+}  // namespace hexz
