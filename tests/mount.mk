@@ -1,1 +1,6 @@
-# Tests of mount.
+# Tests of hexz-mount and hexz-unmount (FUSE; they skip without /dev/fuse).
+MOUNT_TESTS = \
+	test-mount-ro.sh \
+	test-mount-rw.sh
+TESTS += $(MOUNT_TESTS)
+EXTRA_DIST += $(MOUNT_TESTS) mount-functions.sh
