@@ -63,7 +63,7 @@ class Pool {
 // negligible and small enough to keep memory bounded.
 struct Batch {
   uint64_t first = 0;
-  std::vector<unsigned char> data;
+  std::unique_ptr<unsigned char[]> data;  // only allocated if a block is read
   std::vector<uint32_t> len;
   std::vector<uint8_t> state;  // 0 read, 1 hole (zero), 2 parent
   std::vector<EncodedBlock> out;
@@ -134,17 +134,7 @@ PackStats pack_stream(SnapshotWriter &w, StreamId id, Source &src, const PackOpt
     b->len.resize(n);
     b->state.resize(n);
     b->out.resize(n);
-    b->data.resize(n * bs);
-    // Read runs of consecutive blocks that are neither holes nor parent
-    // references with one call each.
-    uint64_t run_start = 0, run_bytes = 0;
-    auto flush_run = [&] {
-      if (run_bytes) {
-        src.pread(b->data.data() + run_start * bs, run_bytes, (first + run_start) * bs);
-        st.bytes_read += run_bytes;
-      }
-      run_bytes = 0;
-    };
+    bool any_data = false;
     for (uint64_t k = 0; k < n; k++) {
       uint64_t i = first + k;
       uint64_t start = i * bs;
@@ -154,12 +144,34 @@ PackStats pack_stream(SnapshotWriter &w, StreamId id, Source &src, const PackOpt
         b->state[k] = 2;
       else if (block_is_hole(start, start + len))
         b->state[k] = 1;
+      any_data |= b->state[k] == 0;
+    }
+    if (!any_data) {
+      // Nothing to read or compress: a huge sparse or unchanged region
+      // costs only its index entries.
+      b->done.set_value();
+      inflight.push_back(std::move(b));
+      if (inflight.size() >= max_inflight) drain_one();
+      continue;
+    }
+    // Read runs of consecutive blocks that are neither holes nor parent
+    // references with one call each.
+    b->data.reset(new unsigned char[n * bs]);
+    uint64_t run_start = 0, run_bytes = 0;
+    auto flush_run = [&] {
+      if (run_bytes) {
+        src.pread(b->data.get() + run_start * bs, run_bytes, (first + run_start) * bs);
+        st.bytes_read += run_bytes;
+      }
+      run_bytes = 0;
+    };
+    for (uint64_t k = 0; k < n; k++) {
       if (b->state[k] != 0) {
         flush_run();
         continue;
       }
       if (run_bytes == 0) run_start = k;
-      run_bytes += len;
+      run_bytes += b->len[k];
     }
     flush_run();
 
@@ -168,7 +180,7 @@ PackStats pack_stream(SnapshotWriter &w, StreamId id, Source &src, const PackOpt
       try {
         for (size_t k = 0; k < raw->len.size(); k++) {
           if (raw->state[k] == 0)
-            encode_block(raw->data.data() + k * bs, raw->len[k], method, level, raw->out[k]);
+            encode_block(raw->data.get() + k * bs, raw->len[k], method, level, raw->out[k]);
         }
       } catch (...) {
         std::lock_guard<std::mutex> g(err_m);

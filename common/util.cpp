@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <fcntl.h>
@@ -177,6 +178,39 @@ std::string replace_extension(const std::string &path, const std::string &new_ex
   return (p.parent_path() / (name.substr(0, dot) + new_ext)).string();
 }
 
+// Temporary files that a fatal signal must remove.  Plain arrays, because the
+// handler may only call async-signal-safe functions.
+namespace {
+constexpr int MAX_TEMPS = 16;
+char temp_paths[MAX_TEMPS][4096];
+volatile sig_atomic_t temp_used[MAX_TEMPS];
+
+void on_fatal_signal(int sig) {
+  for (int i = 0; i < MAX_TEMPS; i++)
+    if (temp_used[i]) unlink(temp_paths[i]);
+  signal(sig, SIG_DFL);
+  raise(sig);
+}
+
+int register_temp(const std::string &path) {
+  if (path.size() >= sizeof temp_paths[0]) return -1;
+  for (int i = 0; i < MAX_TEMPS; i++)
+    if (!temp_used[i]) {
+      std::memcpy(temp_paths[i], path.c_str(), path.size() + 1);
+      temp_used[i] = 1;
+      return i;
+    }
+  return -1;
+}
+}  // namespace
+
+void remove_temp_files_on_signals() {
+  struct sigaction sa = {};
+  sa.sa_handler = on_fatal_signal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
+}
+
 AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(final_path) {
   temp_ = (std::filesystem::path(dir_name(final_path)) / ("." + base_name(final_path) + ".XXXXXX")).string();
   std::vector<char> tmpl(temp_.begin(), temp_.end());
@@ -184,10 +218,12 @@ AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(fina
   fd_ = mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd_ < 0) throw_errno(final_path + ": cannot create temporary file in " + dir_name(final_path));
   temp_ = tmpl.data();
+  slot_ = register_temp(temp_);
   if (fchmod(fd_, mode) != 0) {
     int e = errno;
     close(fd_);
     unlink(temp_.c_str());
+    if (slot_ >= 0) temp_used[slot_] = 0;
     errno = e;
     throw_errno(temp_ + ": fchmod");
   }
@@ -196,6 +232,7 @@ AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(fina
 AtomicFile::~AtomicFile() {
   if (fd_ >= 0) close(fd_);
   if (!committed_) unlink(temp_.c_str());
+  if (slot_ >= 0) temp_used[slot_] = 0;
 }
 
 void AtomicFile::commit() {
@@ -207,6 +244,8 @@ void AtomicFile::commit() {
   fd_ = -1;
   if (rename(temp_.c_str(), final_.c_str()) != 0) throw_errno(final_ + ": rename from " + temp_);
   committed_ = true;
+  if (slot_ >= 0) temp_used[slot_] = 0;
+  slot_ = -1;
   fsync_parent_dir(final_);
 }
 

@@ -61,8 +61,13 @@ class AtomicFile {
  private:
   std::string final_, temp_;
   int fd_ = -1;
+  int slot_ = -1;  // registration for remove_temp_files_on_signals
   bool committed_ = false;
 };
+
+// Makes SIGINT, SIGTERM and SIGHUP remove every AtomicFile's temporary file
+// before the process dies (for command-line tools; servers do not call it).
+void remove_temp_files_on_signals();
 
 // Writes CONTENT to PATH atomically with AtomicFile.
 void write_file_atomic(const std::string &path, const std::string &content, mode_t mode = 0644);

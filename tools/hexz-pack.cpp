@@ -98,6 +98,7 @@ int main(int argc, char **argv) {
   if (!level_set && wo.method == Method::LZ4) wo.level = 1;
   std::string disk = argv[optind], output = argv[optind + 1];
 
+  remove_temp_files_on_signals();
   try {
     std::unique_ptr<Source> dsrc = open_source(disk);
     std::unique_ptr<Source> msrc;
