@@ -3,6 +3,8 @@
 COMMIT_TESTS = \
 	test-commit-basic.sh \
 	test-commit-chain.sh \
-	test-commit-overlay.sh
+	test-commit-overlay.sh \
+	test-commit-memory.sh \
+	test-commit-kill.sh
 TESTS += $(COMMIT_TESTS)
 EXTRA_DIST += $(COMMIT_TESTS) commit-functions.sh
