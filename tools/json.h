@@ -1,0 +1,33 @@
+// A minimal streaming JSON writer for the tools' --json output: it places
+// the commas and escapes strings, so callers only state structure.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hexz {
+
+// S as a JSON string literal body (without the quotes).
+std::string json_escape(const std::string &s);
+
+class Json {
+ public:
+  Json &begin_object();
+  Json &end_object();
+  Json &begin_array();
+  Json &end_array();
+  Json &key(const std::string &k);
+  Json &value(const std::string &s);
+  Json &value(const char *s) { return value(std::string(s)); }
+  Json &value(uint64_t v);
+  Json &value(bool v);
+  const std::string &str() const { return out_; }
+
+ private:
+  void sep();
+  std::string out_;
+  std::vector<bool> first_;  // per open container: no element yet
+  bool after_key_ = false;
+};
+
+}  // namespace hexz
