@@ -1,3 +1,4 @@
 # Benchmark scripts: add them to EXTRA_DIST here.
 EXTRA_DIST += bench-plugin.sh
 EXTRA_DIST += bench-mount.sh
+EXTRA_DIST += bench-lib.sh bench-pack.sh

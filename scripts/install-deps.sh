@@ -12,7 +12,7 @@ PACKAGES=(
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
   mtools dosfstools ntfs-3g fdisk nbd-client zstd lz4
   # benchmarks
-  fio hyperfine
+  fio hyperfine bc
 )
 
 if [ "$(id -u)" != 0 ]; then

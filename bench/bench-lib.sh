@@ -1,0 +1,55 @@
+# Shared helpers for the benchmarks (source it).  Benchmarks print medians
+# of several runs and ratios against reference tools run in the same script;
+# they are not tests and assert nothing.
+
+set -euo pipefail
+bench_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+: "${BUILD:=$bench_top/build}"
+export PATH=/usr/bin:/usr/sbin:$BUILD/tools:$PATH
+export HEXZ_PLUGIN=${HEXZ_PLUGIN:-$BUILD/plugins/hexz/.libs/nbdkit-hexz-plugin.so}
+export HEXZ_COW_FILTER=${HEXZ_COW_FILTER:-$BUILD/filters/hexz-cow/.libs/nbdkit-hexz-cow-filter.so}
+: "${BENCH_DIR:=${TMPDIR:-/tmp}/hexz-bench}"
+: "${RUNS:=3}"
+mkdir -p "$BENCH_DIR"
+
+# median N...: the median of its arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# time_cmd CMD...: wall-clock seconds of one run of CMD.
+time_cmd() {
+  local s e
+  s=$(date +%s.%N)
+  "$@" >/dev/null 2>&1
+  e=$(date +%s.%N)
+  echo "$e - $s" | bc -l
+}
+
+# median_time CMD...: the median of $RUNS runs, with the page cache warm.
+median_time() {
+  local t=()
+  for _ in $(seq "$RUNS"); do t+=("$(time_cmd "$@")"); done
+  median "${t[@]}"
+}
+
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+mbps() { echo "scale=0; $1 / 1048576 / $2" | bc -l; }
+
+# dense_image IMG: a dense ext4 image (most blocks in use) full of real
+# files from this machine, about ${DENSE_MB:-1500} MiB, made once and reused.
+dense_image() {
+  local img=$1 mb=${DENSE_MB:-1500}
+  [ -f "$img" ] && return 0
+  local src="$BENCH_DIR/dense-src"
+  rm -rf "$src"
+  mkdir -p "$src"
+  # Copy real files until the tree holds ~90% of the image.
+  local budget=$((mb * 9 / 10 * 1024))
+  for d in /usr/lib /usr/share /usr/bin /usr/include /usr/libexec; do
+    [ "$(du -sk "$src" | cut -f1)" -lt "$budget" ] || break
+    tar -C / -cf - --exclude='*/proc/*' "${d#/}" 2>/dev/null | head -c $(((budget - $(du -sk "$src" | cut -f1)) * 1024)) |
+      tar -C "$src" -xf - 2>/dev/null || true
+  done
+  truncate -s "${mb}M" "$img"
+  mkfs.ext4 -q -F -d "$src" "$img"
+  rm -rf "$src"
+}
