@@ -7,7 +7,6 @@
 // neither decodes snapshots nor merges overlays itself.
 
 #include <algorithm>
-#include <csignal>
 #include <functional>
 #include <cstdio>
 #include <cstdlib>
@@ -81,27 +80,6 @@ struct Args {
   uint32_t block_size = 0;  // 0: the input's
   unsigned threads = 0;
 };
-
-// SIGINT/SIGTERM/SIGHUP stop the commit between batches, so that unwinding
-// removes the temporary output file (the default action would leave it).
-volatile sig_atomic_t interrupted = 0;
-
-void on_signal(int sig) { interrupted = sig; }
-
-void install_signal_handlers() {
-  struct sigaction sa = {};
-  sa.sa_handler = on_signal;
-  sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESTART;
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
-}
-
-void check_interrupted(const std::string &output) {
-  if (interrupted)
-    throw Error(std::string("interrupted by signal ") + std::to_string(int(interrupted)) + ": " + output +
-                    " was not written",
-                EINTR);
-}
 
 // Whether A and B name the same file (by inode if both exist).
 bool same_file(const std::string &a, const std::string &b) {
@@ -227,17 +205,10 @@ void write_output(const Args &a, Source &disk, const std::shared_ptr<const Snaps
   PackOptions po;
   po.threads = a.threads;
   po.take = std::move(take);
-  po.progress = [&](uint64_t done, uint64_t) {
-    check_interrupted(a.output);
-    bar.update(done, total);
-  };
+  po.progress = [&](uint64_t done, uint64_t) { bar.update(done, total); };
   pack_stream(w, StreamId::DISK, disk, po);
-  po.progress = [&](uint64_t done, uint64_t) {
-    check_interrupted(a.output);
-    bar.update(disk_size + done, total);
-  };
+  po.progress = [&](uint64_t done, uint64_t) { bar.update(disk_size + done, total); };
   write_memory(w, a, from, thin, po);
-  check_interrupted(a.output);
   w.commit();
   bar.finish();
 }
@@ -385,7 +356,7 @@ int main(int argc, char **argv) {
   }
   if (!a.level_set && a.wo.method == Method::LZ4) a.wo.level = 1;
 
-  install_signal_handlers();
+  remove_temp_files_on_signals();
   try {
     if (!a.flatten.empty())
       flatten(a);
