@@ -25,11 +25,14 @@ for w in "${writes[@]}"; do
   write "$tmp/m/disk" "$1" "$2"
   write "$tmp/expected.raw" "$1" "$2"
 done
+# Punching a hole (a VM's discard) zeroes the range: blocks 244 to 246.
+fallocate -p -o 1000000 -l 10000 "$tmp/m/disk"
+dd if=/dev/zero of="$tmp/expected.raw" bs=1 seek=1000000 count=10000 conv=notrunc status=none
 cmp "$tmp/m/disk" "$tmp/expected.raw" || fail "disk does not read back the writes"
 
 # fsync is an NBD flush: the .meta lists the blocks while still mounted.
 dd if=/dev/null of="$tmp/m/disk" conv=notrunc,fsync status=none
-[ "$(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')" = "0 1 3 4 4095 " ] ||
+[ "$(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')" = "0 1 3 4 244 245 246 4095 " ] ||
   fail "after fsync, .meta holds: $(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')"
 
 # Past the end of the disk: out of space, the size stays.
@@ -45,7 +48,7 @@ for w in "${writes[@]}"; do
   got=$(dd if="$ov" bs=1 skip="$1" count=${#2} status=none)
   [ "$got" = "$2" ] || fail "overlay at $1 holds '$got', not '$2'"
 done
-[ "$(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')" = "0 1 3 4 4095 " ] || fail ".meta after unmount"
+[ "$(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')" = "0 1 3 4 244 245 246 4095 " ] || fail ".meta after unmount"
 grep -qx "path=$tmp/a.st" "${ov%.overlay}.base" || fail ".base does not name the snapshot"
 
 # A remount with the overlay shows the writes; without it, the original.

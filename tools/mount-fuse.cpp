@@ -3,10 +3,12 @@
 #define FUSE_USE_VERSION 312
 #include <fuse3/fuse.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -108,6 +110,22 @@ static int fs_write(const char *, const char *buf, size_t len, off_t off, struct
   return r < 0 ? r : int(len);
 }
 
+// Punching a hole or zeroing a range (as VMs do for discard) becomes an
+// NBD zero request, so the overlay records the blocks as zero.
+static int fs_fallocate(const char *, int mode, off_t off, off_t len, struct fuse_file_info *fi) {
+  const MountConfig &c = config();
+  const MountFile &f = c.files[fi->fh];
+  if (!file_writable(c, f)) return -EROFS;
+  uint64_t size = f.pool->size();
+  if (off < 0 || len <= 0) return -EINVAL;
+  bool zero = mode == (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) || (mode & ~FALLOC_FL_KEEP_SIZE) == FALLOC_FL_ZERO_RANGE;
+  if (!zero && mode != 0 && mode != FALLOC_FL_KEEP_SIZE) return -EOPNOTSUPP;
+  if (uint64_t(off) >= size) return zero || mode == FALLOC_FL_KEEP_SIZE ? 0 : -ENOSPC;
+  uint64_t n = std::min<uint64_t>(uint64_t(len), size - off);
+  if (!zero) return n == uint64_t(len) || mode == FALLOC_FL_KEEP_SIZE ? 0 : -ENOSPC;  // already "allocated"
+  return f.pool->zero(n, off);
+}
+
 static int fs_fsync(const char *, int, struct fuse_file_info *fi) {
   const MountConfig &c = config();
   const MountFile &f = c.files[fi->fh];
@@ -154,6 +172,7 @@ static struct fuse_operations operations() {
   ops.read = fs_read;
   ops.write = fs_write;
   ops.fsync = fs_fsync;
+  ops.fallocate = fs_fallocate;
   ops.truncate = fs_truncate;
   ops.statfs = fs_statfs;
   ops.getxattr = fs_getxattr;

@@ -31,8 +31,16 @@ static pid_t spawn(std::vector<std::string> args) {
   std::vector<char *> argv;
   for (auto &a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The child must not inherit serve_nbd's blocked signals.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
   pid_t pid;
-  int r = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
+  int r = posix_spawnp(&pid, argv[0], nullptr, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (r != 0) throw Error(args[0] + ": cannot run: " + strerror(r) + " (install the Debian package nbd-client)", r);
   return pid;
 }
@@ -49,7 +57,7 @@ void serve_nbd(const NbdkitServer &server, const std::string &device, bool reado
   if (stat(device.c_str(), &st) != 0 || !S_ISBLK(st.st_mode))
     throw Error(device + ": not a block device (give the nbd device to use, e.g. /dev/nbd0)", EINVAL);
   // Signals are taken synchronously below, so block them before nbd-client
-  // exists (it inherits the mask and resets it itself).
+  // exists (spawn() gives it an empty mask).
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) sigaddset(&set, s);

@@ -77,6 +77,14 @@ int HandlePool::pwrite(const void *buf, size_t len, uint64_t off) {
   return r;
 }
 
+int HandlePool::zero(size_t len, uint64_t off) {
+  if (!writable_) return -EROFS;
+  struct nbd_handle *h = acquire();
+  int r = nbd_zero(h, len, off, 0) == 0 ? 0 : fail("zero", off, len);
+  release(h);
+  return r;
+}
+
 int HandlePool::flush() {
   if (!writable_) return 0;
   // A writable pool has several connections only when the server promises

@@ -30,6 +30,9 @@ class HandlePool {
   // Each returns 0 or -errno (and logs libnbd's message); never throws.
   int pread(void *buf, size_t len, uint64_t off);
   int pwrite(const void *buf, size_t len, uint64_t off);
+  // Makes the range read as zeroes (without NO_HOLE: the server may
+  // deallocate it).
+  int zero(size_t len, uint64_t off);
   // Makes every write completed so far durable (an NBD flush).
   int flush();
   // Flushes (when writable) and disconnects cleanly; returns 0 or -errno.
