@@ -1,1 +1,6 @@
 # Tests of diff.
+EXTRA_DIST += diff-functions.sh
+TESTS += test-diff-modes.sh
+EXTRA_DIST += test-diff-modes.sh
+TESTS += test-diff-ext4.sh
+EXTRA_DIST += test-diff-ext4.sh
