@@ -9,22 +9,20 @@
 #include <fstream>
 #include <getopt.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sstream>
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 #include <vector>
 
+#include "error.h"
+#include "mount-spawn.h"
 #include "options.h"
 #include "util.h"
 
 using namespace hexz;
-
-extern char **environ;
 
 static const char *const PROG = "hexz-unmount";
 
@@ -80,17 +78,12 @@ static std::string mount_type(const std::string &path) {
   return type;
 }
 
-static int run(std::vector<std::string> args) {
-  std::vector<char *> argv;
-  for (auto &a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid;
-  int r = posix_spawnp(&pid, argv[0], nullptr, nullptr, argv.data(), environ);
-  if (r != 0) die(args[0] + ": cannot run: " + strerror(r));
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+static int run(const std::vector<std::string> &args, const std::string &package) {
+  try {
+    return wait_program(spawn_program(args, package));
+  } catch (const Error &e) {
+    die(e.what());
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 // A process that has exited but not been reaped yet (a zombie) is gone too.
@@ -120,7 +113,7 @@ int main(int argc, char **argv) {
   if (stat(path.c_str(), &st) != 0) die(path + ": " + strerror(errno));
   if (S_ISBLK(st.st_mode)) {
     // hexz-mount --nbd: disconnecting the device makes it flush and exit.
-    if (run({"nbd-client", "-d", path}) != 0) die("nbd-client -d " + path + " failed (its message is above)");
+    if (run({"nbd-client", "-d", path}, "nbd-client") != 0) die("nbd-client -d " + path + " failed (its message is above)");
     return EXIT_OK;
   }
 
@@ -139,7 +132,7 @@ int main(int argc, char **argv) {
       if (errno == EBUSY) die(path + " is busy: a program still uses a file in it (close it and retry)");
       die("cannot unmount " + path + ": " + strerror(errno));
     }
-  } else if (run({"fusermount3", "-u", path}) != 0) {
+  } else if (run({"fusermount3", "-u", path}, "fuse3") != 0) {
     die("fusermount3 -u " + path + " failed (its message is above)");
   }
 
