@@ -228,6 +228,15 @@ void commit(Args &a) {
                     "; a thin snapshot must use its parent's block size",
                 EINVAL);
   a.wo.block_size = a.block_size ? a.block_size : base->block_size();
+  if (a.thin) {
+    unsigned depth = 0;
+    for (const Snapshot *s = base.get(); s; s = s->parent().get()) depth++;
+    if (depth >= MAX_CHAIN_DEPTH)
+      throw Error(a.base + ": its chain already holds " + std::to_string(depth) +
+                      " snapshots; a thin commit on it would exceed the limit of " +
+                      std::to_string(MAX_CHAIN_DEPTH) + " (commit thick, or flatten it first)",
+                  EINVAL);
+  }
 
   refuse_output_in_chain(a.output, base);
   for (const std::string &p : {a.overlay, meta_path, default_base_path(a.overlay)})
