@@ -42,8 +42,11 @@ PY
 }
 
 # changed_blocks OLD NEW: indices of the 4 KiB blocks that differ (cmp).
-changed_blocks() {
-  { cmp -l "$1" "$2" || true; } | awk '{ print int(($1 - 1) / 4096) }' | uniq
+changed_blocks() { changed_units "$1" "$2" 4096; }
+
+# changed_units OLD NEW UNIT: indices of the UNIT-byte pieces that differ.
+changed_units() {
+  { cmp -l "$1" "$2" || true; } | awk -v u="$3" '{ print int(($1 - 1) / u) }' | uniq
 }
 
 # requires_built FILE...: skip unless the plugin/filter under test exist.

@@ -4,3 +4,5 @@ TESTS += test-diff-modes.sh
 EXTRA_DIST += test-diff-modes.sh
 TESTS += test-diff-ext4.sh
 EXTRA_DIST += test-diff-ext4.sh
+TESTS += test-diff-mbr.sh
+EXTRA_DIST += test-diff-mbr.sh

@@ -73,12 +73,10 @@ std::vector<Cand> candidates(const FsMap &fs, const std::vector<uint64_t> &s) {
 
 // Blocks (indices into S) each node touches, without repeats.
 using Touched = std::unordered_map<uint32_t, std::vector<size_t>>;
-void note_touched(const std::vector<Cand> &c, Touched &t) {
-  for (auto &x : c) {
-    if (x.owner & AREA) continue;
-    auto &v = t[x.owner];
-    if (v.empty() || v.back() != x.k) v.push_back(x.k);
-  }
+void note_touched(const Cand &c, Touched &t) {
+  if (c.owner & AREA) return;
+  auto &v = t[c.owner];
+  if (v.empty() || v.back() != c.k) v.push_back(c.k);
 }
 
 void resolve_pair(const FsMap &a, const FsMap *b, const std::vector<uint64_t> &s, const BlockReader &read,
@@ -87,46 +85,50 @@ void resolve_pair(const FsMap &a, const FsMap *b, const std::vector<uint64_t> &s
   std::vector<Cand> ca = candidates(a, s), cb;
   if (b) cb = candidates(*b, s);
   Touched touched_a, touched_b;
-  note_touched(ca, touched_a);
-  note_touched(cb, touched_b);
 
-  // The one owner of each block (for the summary).  A block shared by
-  // several owners (1 KiB filesystem blocks, 512-byte clusters) goes to the
-  // owner whose bytes actually changed most, comparing the two views; ties
-  // prefer files over metadata and the after view over the before view.
+  // A block wholly inside one extent of each view belongs to that owner.  A
+  // block shared by several owners (1 KiB filesystem blocks, 512-byte
+  // clusters, free space) is compared between the two views: only owners
+  // whose own bytes changed are touched, and the block is counted for the
+  // one whose bytes changed most (ties: files before metadata, the after
+  // view before the before view); changes only in unowned bytes are free
+  // space.
   std::vector<unsigned char> buf_b(OVERLAY_BLOCK), buf_a(OVERLAY_BLOCK);
   size_t ia = 0, ib = 0;
   for (size_t k = 0; k < s.size(); k++) {
     size_t ea = ia, eb = ib;
     while (ea < ca.size() && ca[ea].k == k) ea++;
     while (eb < cb.size() && cb[eb].k == k) eb++;
-    // Owners of different views are not comparable; within a view, more
-    // than one extent in the block means the block is shared.
-    bool shared = ea - ia > 1 || eb - ib > 1;
+    auto whole = [](const Cand &c) { return c.hi - c.lo == OVERLAY_BLOCK; };
+    bool shared = ea - ia > 1 || eb - ib > 1 || (ea > ia && !whole(ca[ia])) || (eb > ib && !whole(cb[ib]));
     bool have_bytes = false;
+    uint64_t changed_total = 0;
     if (shared && read) {
       try {
         read(s[k], buf_b.data(), buf_a.data());
         have_bytes = true;
+        for (uint32_t x = 0; x < OVERLAY_BLOCK; x++) changed_total += buf_a[x] != buf_b[x];
       } catch (const std::exception &) {
       }
     }
+    // Identical bytes (a block rewritten unchanged): judge by overlap.
+    bool by_bytes = have_bytes && changed_total > 0;
     uint64_t base = s[k] * OVERLAY_BLOCK;
     auto score = [&](const Cand &c) {
-      if (!have_bytes) return c.hi - c.lo;
+      if (!by_bytes) return c.hi - c.lo;
       uint64_t n = 0;
       for (uint64_t x = c.lo; x < c.hi; x++) n += buf_a[x - base] != buf_b[x - base];
       return n;
     };
-    // Rank: changed (or overlapping) bytes, then file before area, then after before before.
     const Cand *best = nullptr;
     bool best_in_a = false;
     uint64_t best_score = 0;
     int best_rank = -1;
     auto consider = [&](const Cand &c, bool in_a) {
       uint64_t sc = score(c);
+      if (sc > 0 || !by_bytes) note_touched(c, in_a ? touched_a : touched_b);
       int rank = (c.owner & AREA ? 0 : 2) + (in_a ? 1 : 0);
-      if (!best || sc > best_score || (sc == best_score && rank > best_rank)) {
+      if (sc > 0 && (!best || sc > best_score || (sc == best_score && rank > best_rank))) {
         best = &c;
         best_in_a = in_a;
         best_score = sc;

@@ -169,7 +169,15 @@ void map_tsk(Source &disk, FsMap &out) {
     out.message = "The Sleuth Kit cannot open the disk: " + tsk_message();
     return;
   }
-  TSK_FS_INFO *fs = tsk_fs_open_img(info, TSK_OFF_T(out.part.start), TSK_FS_TYPE_DETECT);
+  // The type we probed, never TSK_FS_TYPE_DETECT: Debian's libtsk then also
+  // tries libext2fs with the image's file name, which an external image has
+  // not got.
+  TSK_FS_TYPE_ENUM type = out.type == "vfat"      ? TSK_FS_TYPE_FAT_DETECT
+                          : out.type == "exfat"   ? TSK_FS_TYPE_EXFAT
+                          : out.type == "ntfs"    ? TSK_FS_TYPE_NTFS
+                          : out.type == "hfsplus" ? TSK_FS_TYPE_HFS_DETECT
+                                                  : TSK_FS_TYPE_ISO9660;
+  TSK_FS_INFO *fs = tsk_fs_open_img(info, TSK_OFF_T(out.part.start), type);
   if (!fs) {
     out.status = FsStatus::DAMAGED;
     out.message = "cannot open the " + out.type + " filesystem: " + tsk_message();
