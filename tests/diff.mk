@@ -6,3 +6,5 @@ TESTS += test-diff-ext4.sh
 EXTRA_DIST += test-diff-ext4.sh
 TESTS += test-diff-mbr.sh
 EXTRA_DIST += test-diff-mbr.sh
+TESTS += test-diff-malformed.sh
+EXTRA_DIST += test-diff-malformed.sh

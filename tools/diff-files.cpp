@@ -239,7 +239,9 @@ Resolution resolve_blocks(const DiskMap &before, const DiskMap &after, const std
     for (auto &c : before.filesystems)
       if (c.part.start == a.part.start && c.part.number == a.part.number) b = &c;
     if (a.status != FsStatus::OK) {
-      if (a.status == FsStatus::DAMAGED) r.warnings.push_back(a.label() + ": " + a.message);
+      if (a.status == FsStatus::DAMAGED)
+        r.warnings.push_back(a.label() + ": " + a.message +
+                             (b && b->status == FsStatus::OK ? " (in the after view only: the overlay damaged it)" : ""));
       for (size_t i = 0; i < s.size(); i++) unresolved.add(a.label(), a.message);
       r.in_unresolved += s.size();
       continue;

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Benchmark of hexz-diff --files: a 2 GiB GPT disk whose one partition holds
+# a dense ext4 root filesystem of real files from this machine, and an
+# overlay of ~50k modified 4 KiB blocks written through the hexz-cow filter.
+# Prints the median time of hexz-diff --files (target: under 2 seconds) and
+# of the reference, debugfs icheck + ncheck of the same blocks on the raw
+# filesystem image (which only maps blocks to names, one view, no metadata
+# areas), and their ratio.  Not run by make check.
+#
+# Usage: BUILD=/path/to/build bench/bench-diff.sh
+# Environment: BENCH_DIR (work files, kept between runs), RUNS (default 3),
+# NBLOCKS (modified blocks, default 50000).
+source "$(dirname "$0")/bench-lib.sh"
+for c in sfdisk mkfs.ext4 debugfs nbdkit nbdsh bc; do
+  command -v $c > /dev/null || { echo "$0: $c is not installed" >&2; exit 1; }
+done
+for f in "$BUILD/tools/hexz-diff" "$BUILD/tools/hexz-pack" "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER"; do
+  [ -e "$f" ] || { echo "$0: $f not found: set BUILD to the build directory" >&2; exit 1; }
+done
+nblocks=${NBLOCKS:-50000}
+d=$BENCH_DIR/diff
+mkdir -p "$d"
+cd "$d"
+
+# The disk: GPT, partition 1 from 1 MiB to the end, ext4 made by mkfs.ext4 -d.
+start=2048 sectors=$((2 * 1024 * 1024 * 2 - 2048 - 34))
+if [ ! -f base.st ]; then
+  echo "building the 2 GiB disk (once)..."
+  DENSE_MB=$((sectors / 2048)) dense_image root.img
+  rm -f disk.raw && truncate -s 2G disk.raw
+  printf 'label: gpt\nstart=%d, size=%d, type=linux\n' $start $sectors | sfdisk -q disk.raw
+  dd if=root.img of=disk.raw bs=1M seek=1 conv=sparse,notrunc status=none
+  hexz-pack disk.raw base.st > /dev/null
+  rm -f vm.overlay vm.meta vm.base
+fi
+
+# ~NBLOCKS modified blocks spread over the used part of the filesystem
+# (file data, directories, inode tables, bitmaps alike).
+if [ ! -f vm.meta ]; then
+  echo "writing $nblocks blocks through the hexz-cow filter (once)..."
+  used=$(debugfs root.img -R stats 2>/dev/null | awk -F: '/^Block count/ { n = $2 } /^Free blocks/ { f = $2 } END { print n - f }')
+  cat > write.py <<PY
+import os, random
+random.seed(1)
+first = $start * 512 // 4096
+blocks = sorted(random.sample(range(first, first + $used), $nblocks))
+buf = os.urandom(4096)
+for b in blocks:
+    h.pwrite(buf, b * 4096)
+h.flush()
+PY
+  nbdkit -U - --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file=base.st overlay=vm.overlay \
+    --run 'nbdsh -u "$uri" -c "exec(open(\"write.py\").read())"' 2> /dev/null
+fi
+n=$(( $(stat -c %s vm.meta) / 8 ))
+hexz-diff vm.overlay --files > files.out 2> /dev/null
+echo "disk: 2 GiB GPT, ext4 with $(debugfs root.img -R stats 2>/dev/null | awk -F: '/^Inode count/ { i = $2 } /^Free inodes/ { f = $2 } END { print i - f }') inodes in use; overlay: $n modified blocks"
+sed -n '/^Summary/,/^$/p' files.out
+
+t_hexz=$(median_time hexz-diff vm.overlay --files)
+
+# Reference: block -> inode -> name with debugfs on the raw filesystem.
+od -An -t u8 -w8 -v vm.meta | awk -v s=$((start * 512 / 4096)) '{ print $1 - s }' > fsblocks.txt
+ref() {
+  debugfs root.img -R "icheck $(tr '\n' ' ' < fsblocks.txt)" 2>/dev/null |
+    awk 'NR > 1 && $2 ~ /^[0-9]+$/ { print $2 }' | sort -un > inodes.txt
+  debugfs root.img -R "ncheck $(tr '\n' ' ' < inodes.txt)" > /dev/null 2>&1
+}
+t_ref=$(median_time ref)
+
+echo "hexz-diff --files:        ${t_hexz} s   (target: under 2 s: $(echo "$t_hexz < 2" | bc -l | sed 's/1/met/; s/0/MISSED/'))"
+echo "debugfs icheck + ncheck:  ${t_ref} s"
+echo "ratio hexz-diff / debugfs: $(ratio "$t_hexz" "$t_ref")"
