@@ -17,6 +17,7 @@
 #include "diff-files.h"
 #include "error.h"
 #include "fs/fsmap.h"
+#include "image-diff.h"
 #include "json.h"
 #include "nbdkit_server.h"
 #include "options.h"
@@ -263,7 +264,8 @@ int run_files(const Options &o, const std::vector<uint64_t> &blocks, bool meta_p
       for (auto &c : f.changed) printf(" %s", c.c_str());
       printf("\n");
     } else {
-      const fs::Node &n = f.change == '+' ? *f.after : *f.before;
+      // virt-diff shows the old status of a changed file (the new one if it has no old one).
+      const fs::Node &n = f.change == '+' || !f.before ? *f.after : *f.before;
       printf("%s%s\n", virt_diff_line(f.change, n, f.path).c_str(), count.c_str());
     }
   }
@@ -350,10 +352,7 @@ int overlay_main(int argc, char **argv) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  if (image_mode(argc, argv)) {
-    fprintf(stderr, "%s: image mode (-b) is not built yet\n", PROG);
-    return EXIT_USAGE;
-  }
+  if (image_mode(argc, argv)) return image_diff_main(argc, argv);
   try {
     return overlay_main(argc, argv);
   } catch (const std::exception &e) {

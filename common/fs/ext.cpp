@@ -218,7 +218,6 @@ class ExtMapper {
         owner = uint32_t(out_.nodes.size());
         node_of_[ino] = int32_t(owner);
         out_.nodes.push_back(std::move(n));
-        if (LINUX_S_ISDIR(inode->i_mode)) dirs_.push_back(ino);
       }
       map_blocks(ino, inode, owner);
       if (!special && LINUX_S_ISLNK(inode->i_mode)) out_.nodes[owner].link = read_link(ino, inode);
@@ -315,7 +314,6 @@ class ExtMapper {
   FsMap &out_;
   uint64_t bs_ = 0, base_ = 0;
   std::vector<int32_t> node_of_;
-  std::vector<ext2_ino_t> dirs_;
   std::unordered_set<blk64_t> seen_acl_;
 };
 
