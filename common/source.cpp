@@ -153,7 +153,7 @@ std::unique_ptr<Source> nbd_handle_source(struct nbd_handle *h, const std::strin
   }
 }
 
-std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri) {
+struct nbd_handle *connect_nbd_uri(const std::string &uri) {
   struct nbd_handle *h = nbd_create();
   if (!h) throw Error(std::string("nbd_create: ") + nbd_get_error(), ENOMEM);
   if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || nbd_connect_uri(h, uri.c_str()) != 0) {
@@ -161,7 +161,11 @@ std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri) {
     nbd_close(h);
     throw Error(uri + ": " + err, EIO);
   }
-  return nbd_handle_source(h, uri);
+  return h;
+}
+
+std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri) {
+  return nbd_handle_source(connect_nbd_uri(uri), uri);
 }
 
 bool is_nbd_uri(const std::string &s) { return s.rfind("nbd://", 0) == 0 || s.rfind("nbds://", 0) == 0 || s.rfind("nbd+", 0) == 0 || s.rfind("nbds+", 0) == 0; }

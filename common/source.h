@@ -29,6 +29,9 @@ class Source {
 std::unique_ptr<Source> open_file_source(const std::string &path);
 // An NBD URI (nbd://, nbd+unix://, ...), read-only.
 std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri);
+// A libnbd handle connected to URI with base:allocation requested, for
+// callers that also issue asynchronous commands on it (hexz-diff -b).
+struct nbd_handle *connect_nbd_uri(const std::string &uri);
 // An already connected libnbd handle; the Source takes ownership and closes it.
 std::unique_ptr<Source> nbd_handle_source(struct nbd_handle *h, const std::string &name);
 
