@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
-#include <libnbd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -56,12 +55,11 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
 
   if (is_nbd_uri(spec)) {
     in->kind = "NBD URI";
-    struct nbd_handle *h = nbd_create();
-    if (!h) throw Error(std::string("nbd_create: ") + nbd_get_error(), ENOMEM);
-    if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || nbd_connect_uri(h, spec.c_str()) != 0) {
-      std::string err = nbd_get_error();
-      nbd_close(h);
-      throw Error(what + ": cannot connect: " + err, EIO);
+    struct nbd_handle *h;
+    try {
+      h = connect_nbd_uri(spec);
+    } catch (const Error &e) {
+      throw Error(std::string(role) + " " + e.what(), e.err());
     }
     connect_source(*in, h, spec);
     return in;
