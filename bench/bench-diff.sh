@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark of hexz-diff --files: a 2 GiB GPT disk whose one partition holds
-# a dense ext4 root filesystem of real files from this machine, and an
+# an ext4 root-like filesystem (/etc, /usr/bin, /usr/share... of this
+# machine, ~1.6 GiB, some 100k files), and an
 # overlay of ~50k modified 4 KiB blocks written through the hexz-cow filter.
 # Prints the median time of hexz-diff --files (target: under 2 seconds) and
 # of the reference, debugfs icheck + ncheck of the same blocks on the raw
@@ -26,7 +27,18 @@ cd "$d"
 start=2048 sectors=$((2 * 1024 * 1024 * 2 - 2048 - 34))
 if [ ! -f base.st ]; then
   echo "building the 2 GiB disk (once)..."
-  DENSE_MB=$((sectors / 2048)) dense_image root.img
+  # A root-like tree: configuration, programs, headers and /usr/share's
+  # many small files, ~1.6 GiB.
+  rm -rf src root.img && mkdir src
+  budget=$((1600 * 1024))
+  for dir in etc usr/bin usr/sbin usr/include usr/share usr/lib/python3 usr/lib/x86_64-linux-gnu; do
+    left=$((budget - $(du -sk src | cut -f1)))
+    [ $left -gt 0 ] || break
+    tar -C / -cf - "$dir" 2>/dev/null | head -c $((left * 1024)) | tar -C src -xf - 2>/dev/null || true
+  done
+  truncate -s $((sectors * 512)) root.img
+  mkfs.ext4 -q -F -d src root.img
+  rm -rf src
   rm -f disk.raw && truncate -s 2G disk.raw
   printf 'label: gpt\nstart=%d, size=%d, type=linux\n' $start $sectors | sfdisk -q disk.raw
   dd if=root.img of=disk.raw bs=1M seek=1 conv=sparse,notrunc status=none

@@ -75,3 +75,33 @@ apply_through_filter bare.st bare.overlay bare.raw bare-new.raw
 hexz-diff bare.overlay --files > out 2> err
 cat out err
 grep -Eq '^whole disk \(ext4\): cannot open the ext4 filesystem: .*: 1 block$' out || fail "bare damaged filesystem"
+
+## Filesystems hexz cannot resolve are named by their signatures, never
+## guessed at: XFS, Btrfs, an LVM physical volume, and no signature at all.
+truncate -s 8M other.raw
+sfdisk -q other.raw <<'SF'
+label: gpt
+label-id: 2D5E4C4B-8A5F-4F38-9B1E-2D2A3C4B5D6F
+start=2048, size=2048, type=linux
+start=4096, size=2048, type=linux
+start=6144, size=2048, type=lvm
+start=8192, size=2048, type=linux
+SF
+printf 'XFSB' | dd of=other.raw bs=512 seek=2048 conv=notrunc status=none
+printf '_BHRfS_M' | dd of=other.raw bs=1 seek=$((4096 * 512 + 65536 + 64)) conv=notrunc status=none
+printf 'LABELONE' | dd of=other.raw bs=1 seek=$((6144 * 512 + 512)) conv=notrunc status=none
+printf 'LVM2 001' | dd of=other.raw bs=1 seek=$((6144 * 512 + 512 + 24)) conv=notrunc status=none
+hexz-pack other.raw other.st > /dev/null
+cp other.raw other-new.raw
+for s in 2056 4104 6152 8200; do
+  printf 'written' | dd of=other-new.raw bs=512 seek=$s conv=notrunc status=none
+done
+apply_through_filter other.st other.overlay other.raw other-new.raw
+hexz-diff other.overlay --files > out 2> err
+cat out
+grep -qx 'partition 1 (xfs): file resolution is not supported for xfs yet: 1 block' out || fail "xfs"
+grep -qx 'partition 2 (btrfs): file resolution is not supported for btrfs yet: 1 block' out || fail "btrfs"
+grep -qx 'partition 3 (LVM2_member): file resolution is not supported for LVM2_member yet: 1 block' out || fail "LVM"
+grep -qx 'partition 4 (unknown): no filesystem signature recognised; file resolution is not possible: 1 block' out ||
+  fail "no signature"
+grep -qx '  unresolved: *4' out || fail "unresolved count"
