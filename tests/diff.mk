@@ -8,3 +8,7 @@ TESTS += test-diff-mbr.sh
 EXTRA_DIST += test-diff-mbr.sh
 TESTS += test-diff-malformed.sh
 EXTRA_DIST += test-diff-malformed.sh
+
+# image diffs
+TESTS += test-imagediff-blocks.sh test-imagediff-errors.sh
+EXTRA_DIST += test-imagediff-blocks.sh test-imagediff-errors.sh

@@ -9,3 +9,14 @@ hexz_diff_LDADD = $(top_builddir)/common/libhexzfs.la $(TOOL_LIBS) -lpthread
 
 man_MANS += hexz-diff.1
 EXTRA_DIST += hexz-diff.pod
+
+# Image mode (hexz-diff -b BASE MODIFIED ...), image-diff*.cpp: block diffs
+# and file diffs of two whole disks.  --checksum uses libcrypto (libssl-dev).
+hexz_diff_SOURCES += \
+	image-diff.cpp image-diff.h \
+	image-diff-compare.cpp image-diff-compare.h \
+	image-diff-ext.cpp image-diff-ext.h \
+	image-diff-files.cpp image-diff-files.h \
+	image-diff-input.cpp image-diff-input.h \
+	progress.cpp progress.h
+hexz_diff_LDADD += -lcrypto -lcom_err
