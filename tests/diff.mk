@@ -10,5 +10,5 @@ TESTS += test-diff-malformed.sh
 EXTRA_DIST += test-diff-malformed.sh
 
 # image diffs
-TESTS += test-imagediff-blocks.sh test-imagediff-errors.sh
-EXTRA_DIST += test-imagediff-blocks.sh test-imagediff-errors.sh
+TESTS += test-imagediff-blocks.sh test-imagediff-errors.sh test-imagediff-files.sh
+EXTRA_DIST += test-imagediff-blocks.sh test-imagediff-errors.sh test-imagediff-files.sh

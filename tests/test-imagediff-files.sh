@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# hexz-diff --files -b BASE MODIFIED: the file list equals what diff -r and
+# stat on the two source trees predict (added, removed, changed in place,
+# chmod, symlink retargeted, hard link), for raw, .st and overlay-served
+# inputs, in text, --csv, --checksum and --json form.
+source "$srcdir/functions.sh"
+requires hexz-diff hexz-pack nbdkit mkfs.ext4 debugfs md5sum /usr/bin/python3
+cd "$tmp"
+export TZ=UTC
+
+make_tree a
+echo keep > a/data/same.txt
+echo old > a/data/stat-only.txt
+mkdir a/gone-dir
+echo bye > a/gone-dir/file
+cp -a a b
+seq 1 60000 > b/data/numbers.txt                   # changed in place (grown)
+printf 'x' | dd of=b/bin/true bs=1 seek=100 conv=notrunc status=none  # same size, other bytes
+touch -d @1000000000 b/bin/true
+rm b/bin/env                                        # removed
+rm -r b/gone-dir                                    # removed directory
+head -c 20000 /dev/urandom > b/data/new.bin         # added
+mkdir b/new-dir && echo hi > b/new-dir/hello        # added directory
+chmod 600 b/etc/services                            # chmod
+ln -sfn ../etc/protocols b/data/link                # symlink retargeted
+ln b/data/same.txt b/data/hardlink                  # hard link
+touch -d @1200000000 b/data/stat-only.txt           # mtime only
+make_ext4 A.img 32M a
+make_ext4 B.img 32M b
+
+# expected [--csv|--checksum]: virt-diff's lines as diff -r and lstat on
+# the trees predict them.  Directory sizes depend on the filesystem, so
+# they are printed as D (and normalised the same way in the output).
+expected() {
+  /usr/bin/python3 - "$@" <<'EOF'
+import filecmp, hashlib, os, stat, sys
+csv = '--csv' in sys.argv
+csum = '--checksum' in sys.argv
+def walk(root):
+    out = {'/': os.lstat(root)}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            out['/' + os.path.relpath(p, root)] = os.lstat(p)
+    return out
+A, B = walk('a'), walk('b')
+def kind(st):
+    m = st.st_mode
+    return '-' if stat.S_ISREG(m) else 'd' if stat.S_ISDIR(m) else 'l' if stat.S_ISLNK(m) else '?'
+def line(ch, root, path, st):
+    k = kind(st)
+    size = 'D' if k == 'd' else str(st.st_size)
+    f = [ch, k, '%04o' % (st.st_mode & 0o7777), size if csv else size.rjust(10)]
+    full = root + path
+    if csum and k == '-':
+        f.append(hashlib.md5(open(full, 'rb').read()).hexdigest())
+    f.append(path)
+    if k == 'l':
+        f.append(os.readlink(full) if csv else '-> ' + os.readlink(full))
+    return (',' if csv else ' ').join(f)
+out = []
+for p in sorted(set(A) | set(B)):
+    if p == '/lost+found':
+        continue
+    if p not in B:
+        out.append(line('-', 'a', p, A[p])); continue
+    if p not in A:
+        out.append(line('+', 'b', p, B[p])); continue
+    a, b = A[p], B[p]
+    dirs = kind(a) == 'd' and kind(b) == 'd'
+    fields = []
+    if kind(a) != kind(b) or (a.st_mode & 0o7777) != (b.st_mode & 0o7777): fields.append('st_mode')
+    if a.st_nlink != b.st_nlink and not dirs: fields.append('st_nlink')
+    if a.st_uid != b.st_uid: fields.append('st_uid')
+    if a.st_gid != b.st_gid: fields.append('st_gid')
+    if a.st_size != b.st_size and not dirs: fields.append('st_size')
+    if int(a.st_mtime) != int(b.st_mtime) and not dirs: fields.append('st_mtime_sec')
+    if kind(a) == 'l' and kind(b) == 'l' and os.readlink('a' + p) != os.readlink('b' + p): fields.append('link')
+    if kind(a) == '-' and kind(b) == '-' and not filecmp.cmp('a' + p, 'b' + p, shallow=False):
+        out.append(line('=', 'a', p, a))
+    elif fields:
+        out.append(line('-', 'a', p, a))
+        out.append(line('+', 'b', p, b))
+        out.append(('#,changed:,' if csv else '# changed: ') + (',' if csv else ' ').join(fields))
+print('\n'.join(out))
+EOF
+}
+# normalise [--csv]: directory sizes replaced by D.
+normalise() {
+  if [ "${1:-}" = --csv ]; then
+    sed -E 's/^([-+=]),d,([0-7]{4}),[0-9]+,/\1,d,\2,D,/'
+  else
+    sed -E 's/^([-+=]) d ([0-7]{4}) +[0-9]+ /\1 d \2          D /'
+  fi
+}
+check() {  # NAME EXPECTED-FILE GOT-FILE
+  if ! cmp -s "$2" "$3"; then
+    diff -u "$2" "$3" || true
+    fail "$1: hexz-diff --files differs from the prediction of diff -r and stat"
+  fi
+}
+
+expected > exp.txt
+grep -q . exp.txt || fail "the prediction is empty: the trees do not differ"
+cat exp.txt
+hexz-diff --files -b A.img B.img > out.txt || fail "--files failed"
+normalise < out.txt > got.txt
+check "raw pair" exp.txt got.txt
+# Sanity of the prediction itself: each kind of change is present.
+for pat in '^= - .* /data/numbers.txt$' '^= - .* /bin/true$' '^- - .* /bin/env$' '^+ - .* /data/new.bin$' \
+  '^+ d .* /new-dir$' '^- d .* /gone-dir$' '^# changed: st_mode$' '^+ l .* /data/link -> ../etc/protocols$' \
+  '^+ - .* /data/hardlink$' '^# changed: st_nlink$' '^# changed: st_mtime_sec$'; do
+  grep -q -- "$pat" got.txt || fail "no line matching '$pat'"
+done
+
+# .st inputs give the same list.
+hexz-pack A.img A.st
+hexz-pack B.img B.st
+hexz-diff --files -b A.st B.st > out2.txt || fail "--files on snapshots failed"
+cmp out.txt out2.txt || fail ".st inputs give another list than raw inputs"
+
+# --csv and --checksum.
+expected --csv --checksum > exp.csv
+hexz-diff --files --csv --checksum -b A.img B.img | normalise --csv > got.csv
+check "--csv --checksum" exp.csv got.csv
+
+# --json carries the same changes.
+hexz-diff --files --json -b A.img B.img > out.json
+/usr/bin/python3 - <<'EOF' || fail "--json does not match the text output"
+import json
+d = json.load(open('out.json'))
+changes = [c for f in d['filesystems'] for c in f['changes']]
+text = [l for l in open('out.txt').read().splitlines() if not l.startswith('#')]
+paths_text = sorted(set(l.split()[4] for l in text))
+paths_json = sorted(set(c['path'] for c in changes))
+assert paths_text == paths_json, (paths_text, paths_json)
+assert {c['path']: c['change'] for c in changes}['/data/numbers.txt'] == '='
+EOF
+
+# --uids --times columns.
+hexz-diff --files --uids --times -b A.img B.img > out3.txt
+grep -qE '^\+ - 0644 +20000 +0 +0 [0-9-]{10} [0-9:]{8} [0-9-]{10} [0-9:]{8} /data/new.bin$' out3.txt ||
+  fail "--uids --times columns are not as virt-diff prints them"
+
+# A pair made by changing the image through the overlay: debugfs edits a
+# copy, hexz-diff -b turns it into an overlay, and --files on BASE against
+# BASE + overlay (served by hexz-cow) finds exactly the edits.
+cp A.img M.img
+debugfs -w M.img -R "rm /data/random.bin" > /dev/null 2>&1
+debugfs -w M.img -R "sif /etc/protocols mode 0100600" > /dev/null 2>&1
+debugfs -w M.img -R "symlink /data/new-link /etc/services" > /dev/null 2>&1
+debugfs -w M.img -R "sif /etc/protocols mtime 20200101000000" > /dev/null 2>&1
+hexz-diff -b A.st M.img m.overlay > /dev/null || fail "building the overlay failed"
+$NBDKIT -U - -r --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file=A.st overlay=m.overlay \
+  --run 'hexz-diff --files -b A.st "$uri"' > out4.txt || fail "--files against an overlay-served disk failed"
+cat out4.txt
+cat > exp4.txt <<EOF
++ l 0777         13 /data/new-link -> /etc/services
+- - 0644     300000 /data/random.bin
+- - 0644 $(printf %10d "$(stat -c %s a/etc/protocols)") /etc/protocols
++ - 0600 $(printf %10d "$(stat -c %s a/etc/protocols)") /etc/protocols
+# changed: st_mode st_mtime_sec
+EOF
+check "overlay-made pair" exp4.txt out4.txt
+
+# A filesystem hexz cannot read is named, not skipped.
+head -c 8M /dev/zero > Z1.img
+cp Z1.img Z2.img
+hexz-diff --files -b Z1.img Z2.img > out5.txt 2> err5.txt || fail "--files on disks without a filesystem failed"
+grep -q "whole disk.*files not compared.*no filesystem recognised" err5.txt || fail "an unrecognised disk is not named"
+
+echo OK
