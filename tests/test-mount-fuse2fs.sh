@@ -41,3 +41,10 @@ cmp -l "$tmp/a.raw" "$tmp/after.raw" | awk '{print int(($1 - 1) / 4096)}' | uniq
 [ -z "$(comm -23 <(sort -u "$tmp/changed") <(sort -u "$tmp/blocks"))" ] || fail "changed blocks missing from .meta"
 debugfs -R "cat /hello.txt" "$tmp/rebuilt.raw" 2>/dev/null | cmp - <(seq 1 20000) || fail "hello.txt in the rebuilt disk"
 debugfs -R "stat /newdir" "$tmp/rebuilt.raw" 2>/dev/null | grep -q "Type: directory" || fail "newdir missing"
+
+# hexz-diff --files names what fuse2fs created (where hexz-diff is built).
+if command -v hexz-diff >/dev/null && hexz-diff --help 2>&1 | grep -q -- --files; then
+  hexz-diff "$ov" --files --base "$tmp/a.st" > "$tmp/diff.txt" || fail "hexz-diff --files failed"
+  grep -q '^+ .* /hello.txt' "$tmp/diff.txt" || fail "hexz-diff --files does not name /hello.txt: $(cat "$tmp/diff.txt")"
+  grep -q '^+ .* /newdir' "$tmp/diff.txt" || fail "hexz-diff --files does not name /newdir: $(cat "$tmp/diff.txt")"
+fi
