@@ -6,7 +6,7 @@ noinst_LTLIBRARIES += libhexzfs.la
 
 libhexzfs_la_SOURCES = \
 	fs/backend.h \
-	fs/ext.cpp \
+	fs/ext.cpp fs/ext.h \
 	fs/fsmap.cpp fs/fsmap.h \
 	fs/partition.cpp fs/partition.h \
 	fs/probe.cpp fs/probe.h \

@@ -9,11 +9,13 @@
 #include <cstring>
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
+#include <memory>
 #include <mutex>
 #include <sys/stat.h>
 #include <unordered_set>
 
 #include "backend.h"
+#include "ext.h"
 #include "error.h"
 #include "source.h"
 
@@ -319,29 +321,46 @@ class ExtMapper {
 
 }  // namespace
 
-void map_ext(Source &disk, FsMap &out) {
+struct ExtFs::Impl {
+  ChunkCache cache;
+  Channel ch;
+  Impl(Source &disk, uint64_t start, uint64_t length) : cache(disk), ch{&cache, start, length} {}
+};
+
+ExtFs::ExtFs(Source &disk, uint64_t start, uint64_t length) : impl_(std::make_unique<Impl>(disk, start, length)) {
   static std::once_flag once;
   std::call_once(once, [] { initialize_ext2_error_table(); });
-  ChunkCache cache(disk);
-  Channel ch{&cache, out.part.start, out.part.length};
   char name[64];
-  snprintf(name, sizeof name, "hexz:%p", static_cast<void *>(&ch));
-  ext2_filsys fs = nullptr;
+  snprintf(name, sizeof name, "hexz:%p", static_cast<void *>(&impl_->ch));
   errcode_t e = ext2fs_open2(name, nullptr, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS | EXT2_FLAG_SKIP_MMP, 0,
-                             0, &manager, &fs);
+                             0, &manager, &fs_);
   if (e) {
+    fs_ = nullptr;
+    throw Error("cannot open the ext2/3/4 filesystem: " + ext_error(e), EIO);
+  }
+}
+
+ExtFs::~ExtFs() {
+  if (fs_) ext2fs_close_free(&fs_);
+}
+
+void map_ext(Source &disk, FsMap &out) {
+  std::unique_ptr<ExtFs> fs;
+  try {
+    fs = std::make_unique<ExtFs>(disk, out.part.start, out.part.length);
+  } catch (const Error &e) {
     out.status = FsStatus::DAMAGED;
-    out.message = "cannot open the " + out.type + " filesystem: " + ext_error(e);
+    std::string m = e.what();
+    out.message = "cannot open the " + out.type + " filesystem: " + m.substr(m.find(": ") + 2);
     return;
   }
   try {
-    ExtMapper(fs, out).run();
+    ExtMapper(fs->get(), out).run();
     out.status = FsStatus::OK;
   } catch (const std::exception &ex) {
     out.status = FsStatus::DAMAGED;
     out.message = out.type + ": " + ex.what();
   }
-  ext2fs_close_free(&fs);
 }
 
 }  // namespace hexz::fs
