@@ -44,7 +44,7 @@ cleanup() {
 trap cleanup EXIT
 
 # --- Image ------------------------------------------------------------------
-img=$dir/disk.img
+img=$dir/disk-${size_mb}M.img
 if [ ! -s "$img" ]; then
   echo "== building a dense ext4 image of about $size_mb MiB from /usr" >&2
   rm -rf "$dir/tree"
@@ -57,7 +57,7 @@ if [ ! -s "$img" ]; then
   mv "$img.tmp" "$img"
   rm -rf "$dir/tree"
 fi
-st=$dir/disk.st
+st=$dir/disk-${size_mb}M.st
 if [ ! -s "$st" ] || [ "$st" -ot "$pack" ]; then
   echo "== hexz-pack" >&2
   "$pack" "$img" "$st"
