@@ -53,6 +53,14 @@ expect 0 "hexz-unmount [0-9]" hexz-unmount --version
 # hexz-unmount refuses what it did not mount.
 expect 1 "is not mounted" hexz-unmount "$tmp/m"
 expect 1 "No such file" hexz-unmount "$tmp/nowhere"
+if command -v fuse2fs >/dev/null; then
+  mkdir "$tmp/other"
+  fuse2fs -o ro,fakeroot "$tmp/a.raw" "$tmp/other"
+  cleanup_fn "fusermount3 -u '$tmp/other' 2>/dev/null"
+  expect 1 "not a hexz-mount mount point" hexz-unmount "$tmp/other"
+  mountpoint -q "$tmp/other" || fail "hexz-unmount unmounted a fuse2fs mount"
+  fusermount3 -u "$tmp/other"
+fi
 
 # --cache-size reaches the plugin: a working mount with a tiny cache.
 mnt "$tmp/m" --cache-size 64K "$tmp/a.st"
