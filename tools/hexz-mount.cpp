@@ -315,6 +315,10 @@ int main(int argc, char **argv) {
   }
   close(fds[0]);
   status_fd = fds[1];
+  // A daemon must not keep its caller's pipes open (a shell's $(...), a
+  // test harness): keep only standard I/O, redirected once mounted.
+  if (status_fd > 3) close_range(3, status_fd - 1, 0);
+  close_range(status_fd + 1, ~0U, 0);
   setsid();  // no terminal signals, and no controlling terminal
   return run(o, has_memory, created);
 }
