@@ -35,3 +35,10 @@ mnt "$tmp/m" --uid 1234 --gid 5678 "$tmp/nomem.st"
 [ "$(stat -c %u:%g "$tmp/m/disk")" = 1234:5678 ] || fail "--uid/--gid: $(stat -c %u:%g "$tmp/m/disk")"
 cmp "$tmp/m/disk" "$tmp/a.raw" || fail "disk differs (no memory stream)"
 umnt "$tmp/m"
+
+# Paths with spaces and commas (libfuse options, /proc/self/mountinfo escapes).
+mkdir "$tmp/a b,c"
+cp "$tmp/nomem.st" "$tmp/a b,c/s n,p.st"
+mnt "$tmp/a b,c" "$tmp/a b,c/s n,p.st"
+cmp "$tmp/a b,c/disk" "$tmp/a.raw" || fail "mount at a path with a space and a comma"
+umnt "$tmp/a b,c"

@@ -179,8 +179,18 @@ static struct fuse_operations operations() {
   return ops;
 }
 
+// libfuse splits -o values at commas; a backslash escapes one.
+static std::string escape_option(const std::string &s) {
+  std::string o;
+  for (char ch : s) {
+    if (ch == ',' || ch == '\\') o += '\\';
+    o += ch;
+  }
+  return o;
+}
+
 void serve_fuse(const MountConfig &cfg, void (*ready)()) {
-  std::vector<std::string> opts = {"hexz-mount", "-o", "fsname=" + cfg.fsname, "-o", "subtype=hexz",
+  std::vector<std::string> opts = {"hexz-mount", "-o", "fsname=" + escape_option(cfg.fsname), "-o", "subtype=hexz",
                                    "-o", "default_permissions"};
   if (cfg.readonly) opts.insert(opts.end(), {"-o", "ro"});
   // root mounting for another user: let that user in.
