@@ -44,3 +44,11 @@ check thickmem.st mem2.bin
 hexz-commit --flatten thin.st -o flat.st
 check flat.st mem.bin
 hexz-info flat.st | grep -q 'parent 0)' || fail "flat.st has parent blocks"
+
+# A missing --memory file is an error naming it, and nothing is written.
+if hexz-commit --base base.st --overlay s.overlay -o bad.st --memory nosuch.bin 2> err; then
+  fail "missing --memory file accepted"
+fi
+cat err
+grep -q nosuch.bin err || fail "unclear error for a missing --memory file"
+[ ! -e bad.st ] || fail "failed commit left bad.st"

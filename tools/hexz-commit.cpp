@@ -168,47 +168,36 @@ bool check_base_record(const Args &a, const Snapshot &base) {
   return false;
 }
 
-// Packs the memory stream: from --memory, else carried over from FROM (as
-// parent references when THIN, since it is unchanged).
-void write_memory(SnapshotWriter &w, const Args &a, const std::shared_ptr<const Snapshot> &from, bool thin,
-                  PackOptions po) {
-  std::unique_ptr<Source> src;
-  if (!a.memory.empty()) {
-    src = open_source(a.memory);
-  } else if (!from->has_stream(StreamId::MEMORY)) {
-    return;
-  } else if (thin) {
-    uint64_t size = from->stream_size(StreamId::MEMORY);
-    w.begin_stream(StreamId::MEMORY, size);
-    for (uint64_t i = 0, n = blocks_of(size, w.options().block_size); i < n; i++) w.put_parent(i);
-    w.end_stream();
-    return;
-  } else {
-    src = snapshot_stream_source(from, StreamId::MEMORY);
-  }
-  po.take = nullptr;
-  pack_stream(w, StreamId::MEMORY, *src, po);
-}
-
-uint64_t memory_size(const Args &a, const Snapshot &from) {
-  if (!a.memory.empty()) return 0;  // not known before opening; the bar just ends at the disk
-  return from.has_stream(StreamId::MEMORY) ? from.stream_size(StreamId::MEMORY) : 0;
-}
-
 // Writes A.output: DISK as the disk stream (blocks for which TAKE is false
-// as parent references), then the memory stream; commits it.
+// as parent references), then the memory stream: --memory's, else FROM's
+// carried over (as parent references when THIN, since it is unchanged).
 void write_output(const Args &a, Source &disk, const std::shared_ptr<const Snapshot> &from, bool thin,
                   std::function<bool(uint64_t)> take) {
+  std::unique_ptr<Source> memory;  // opened first, so that a bad --memory fails early
+  if (!a.memory.empty())
+    memory = open_source(a.memory);
+  else if (from->has_stream(StreamId::MEMORY) && !thin)
+    memory = snapshot_stream_source(from, StreamId::MEMORY);
+
   SnapshotWriter w(a.output, a.wo);
   Progress bar(a.progress);
-  const uint64_t disk_size = disk.size(), total = disk_size + memory_size(a, *from);
+  const uint64_t disk_size = disk.size(), total = disk_size + (memory ? memory->size() : 0);
   PackOptions po;
   po.threads = a.threads;
   po.take = std::move(take);
   po.progress = [&](uint64_t done, uint64_t) { bar.update(done, total); };
   pack_stream(w, StreamId::DISK, disk, po);
-  po.progress = [&](uint64_t done, uint64_t) { bar.update(disk_size + done, total); };
-  write_memory(w, a, from, thin, po);
+
+  if (memory) {
+    po.take = nullptr;
+    po.progress = [&](uint64_t done, uint64_t) { bar.update(disk_size + done, total); };
+    pack_stream(w, StreamId::MEMORY, *memory, po);
+  } else if (from->has_stream(StreamId::MEMORY)) {  // thin, unchanged
+    uint64_t size = from->stream_size(StreamId::MEMORY);
+    w.begin_stream(StreamId::MEMORY, size);
+    for (uint64_t i = 0, n = blocks_of(size, w.options().block_size); i < n; i++) w.put_parent(i);
+    w.end_stream();
+  }
   w.commit();
   bar.finish();
 }
