@@ -19,7 +19,7 @@ umnt "$tmp/m"
 
 # Ending the daemon with SIGTERM cleans up too.
 TMPDIR=$tmp/t mnt "$tmp/m" --rw "$tmp/a.st"
-pid=$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.hexz-mount.pid").decode())' "$tmp/m")
+pid=$(cat "$tmp/m/.hexz-mount.pid")
 kill -TERM "$pid"
 for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
 mountpoint -q "$tmp/m" && fail "still mounted after SIGTERM"

@@ -6,7 +6,7 @@ source "$srcdir/mount-functions.sh"
 
 make_snapshot a
 mnt "$tmp/m" "$tmp/a.st"
-[ "$(ls "$tmp/m" | tr '\n' ' ')" = "disk memory " ] || fail "mount holds: $(ls "$tmp/m")"
+[ "$(ls -A "$tmp/m" | tr '\n' ' ')" = "disk memory " ] || fail "mount holds: $(ls -A "$tmp/m")"
 cmp "$tmp/m/disk" "$tmp/a.raw" || fail "disk differs from the original"
 cmp "$tmp/m/memory" "$tmp/a.mem" || fail "memory differs from the original"
 [ "$(stat -c %s "$tmp/m/disk")" = "$(stat -c %s "$tmp/a.raw")" ] || fail "disk size"

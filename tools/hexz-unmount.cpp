@@ -13,11 +13,11 @@
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 #include <vector>
 
 #include "error.h"
+#include "mount-fuse.h"
 #include "mount-spawn.h"
 #include "options.h"
 #include "util.h"
@@ -121,11 +121,14 @@ int main(int argc, char **argv) {
   if (type.empty()) die(path + " is not mounted");
   if (type != "fuse.hexz") die(path + " is not a hexz-mount mount point (it is a " + type + " mount)");
 
-  // Which hexz-mount serves it, so that we can wait for its flush.
+  // Which hexz-mount serves it, so that we can wait for its flush (read
+  // and closed before unmounting, or the mount would be busy).
   pid_t pid = 0;
-  char buf[32] = {0};
-  ssize_t n = getxattr(path.c_str(), "user.hexz-mount.pid", buf, sizeof buf - 1);
-  if (n > 0) pid = pid_t(atol(buf));
+  {
+    std::ifstream in(path + "/" + MOUNT_PID_FILE);
+    long p = 0;
+    if (in >> p && p > 0) pid = pid_t(p);
+  }
 
   if (geteuid() == 0) {
     if (umount2(path.c_str(), 0) != 0) {

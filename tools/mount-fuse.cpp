@@ -17,19 +17,27 @@
 
 namespace hexz {
 
-// hexz-unmount reads this attribute of the mount's root to learn which
-// process to wait for (so that it returns only once the flush is done).
-static const char PID_XATTR[] = "user.hexz-mount.pid";
+// hexz-unmount reads MOUNT_PID_FILE to learn which process to wait for (so
+// that it returns only once the flush is done).  readdir does not list it.
+// (An extended attribute would do too, but any getxattr support makes the
+// kernel ask for security.capability before every single write.)
+static const uint64_t PID_FH = UINT64_MAX;
+static const std::string &pid_text() {
+  static const std::string text = std::to_string(getpid()) + "\n";
+  return text;
+}
 
 static const MountConfig &config() { return *static_cast<const MountConfig *>(fuse_get_context()->private_data); }
 
-// The index of PATH's file in config().files, or -1 for the root, or -2.
+// The index of PATH's file in config().files, or one of these.
+enum { ROOT = -1, NOT_FOUND = -2, PID_FILE = -3 };
 static int lookup(const char *path) {
-  if (strcmp(path, "/") == 0) return -1;
+  if (strcmp(path, "/") == 0) return ROOT;
+  if (path[0] == '/' && strcmp(path + 1, MOUNT_PID_FILE) == 0) return PID_FILE;
   const auto &files = config().files;
   for (size_t i = 0; i < files.size(); i++)
     if (path[0] == '/' && files[i].name == path + 1) return int(i);
-  return -2;
+  return NOT_FOUND;
 }
 
 static bool file_writable(const MountConfig &c, const MountFile &f) { return !c.readonly && f.pool->writable(); }
@@ -46,15 +54,22 @@ static void *fs_init(struct fuse_conn_info *, struct fuse_config *cfg) {
 static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *) {
   const MountConfig &c = config();
   int i = lookup(path);
-  if (i == -2) return -ENOENT;
+  if (i == NOT_FOUND) return -ENOENT;
   memset(st, 0, sizeof *st);
   st->st_uid = c.uid;
   st->st_gid = c.gid;
   st->st_atime = st->st_mtime = st->st_ctime = c.mtime;
-  if (i == -1) {
+  if (i == ROOT) {
     st->st_ino = 1;
     st->st_mode = S_IFDIR | 0555;
     st->st_nlink = 2;
+    return 0;
+  }
+  if (i == PID_FILE) {
+    st->st_ino = 2 + c.files.size();
+    st->st_mode = S_IFREG | 0444;
+    st->st_nlink = 1;
+    st->st_size = off_t(pid_text().size());
     return 0;
   }
   const MountFile &f = c.files[i];
@@ -69,7 +84,7 @@ static int fs_getattr(const char *path, struct stat *st, struct fuse_file_info *
 
 static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t, struct fuse_file_info *,
                       enum fuse_readdir_flags) {
-  if (lookup(path) != -1) return -ENOTDIR;
+  if (lookup(path) != ROOT) return -ENOTDIR;
   fill(buf, ".", nullptr, 0, fuse_fill_dir_flags(0));
   fill(buf, "..", nullptr, 0, fuse_fill_dir_flags(0));
   for (auto &f : config().files) fill(buf, f.name.c_str(), nullptr, 0, fuse_fill_dir_flags(0));
@@ -79,15 +94,23 @@ static int fs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t, 
 static int fs_open(const char *path, struct fuse_file_info *fi) {
   const MountConfig &c = config();
   int i = lookup(path);
-  if (i == -2) return -ENOENT;
-  if (i == -1) return -EISDIR;
-  if ((fi->flags & O_ACCMODE) != O_RDONLY && !file_writable(c, c.files[i])) return -EROFS;
-  fi->fh = unsigned(i);
+  if (i == NOT_FOUND) return -ENOENT;
+  if (i == ROOT) return -EISDIR;
+  bool write = (fi->flags & O_ACCMODE) != O_RDONLY;
+  if (write && (i == PID_FILE || !file_writable(c, c.files[i]))) return -EROFS;
+  fi->fh = i == PID_FILE ? PID_FH : unsigned(i);
   fi->keep_cache = 1;
   return 0;
 }
 
 static int fs_read(const char *, char *buf, size_t len, off_t off, struct fuse_file_info *fi) {
+  if (fi->fh == PID_FH) {
+    const std::string &t = pid_text();
+    if (off < 0 || uint64_t(off) >= t.size()) return 0;
+    len = std::min(len, t.size() - off);
+    memcpy(buf, t.data() + off, len);
+    return int(len);
+  }
   const MountFile &f = config().files[fi->fh];
   uint64_t size = f.pool->size();
   if (off < 0) return -EINVAL;
@@ -128,6 +151,7 @@ static int fs_fallocate(const char *, int mode, off_t off, off_t len, struct fus
 
 static int fs_fsync(const char *, int, struct fuse_file_info *fi) {
   const MountConfig &c = config();
+  if (fi->fh == PID_FH) return 0;
   const MountFile &f = c.files[fi->fh];
   return file_writable(c, f) ? f.pool->flush() : 0;
 }
@@ -135,9 +159,9 @@ static int fs_fsync(const char *, int, struct fuse_file_info *fi) {
 static int fs_truncate(const char *path, off_t size, struct fuse_file_info *) {
   const MountConfig &c = config();
   int i = lookup(path);
-  if (i == -2) return -ENOENT;
-  if (i == -1) return -EISDIR;
-  if (!file_writable(c, c.files[i])) return -EROFS;
+  if (i == NOT_FOUND) return -ENOENT;
+  if (i == ROOT) return -EISDIR;
+  if (i == PID_FILE || !file_writable(c, c.files[i])) return -EROFS;
   // O_TRUNC or a resize: the disk's size is fixed.
   return uint64_t(size) == c.files[i].pool->size() ? 0 : -EINVAL;
 }
@@ -154,15 +178,6 @@ static int fs_statfs(const char *, struct statvfs *st) {
   return 0;
 }
 
-static int fs_getxattr(const char *path, const char *name, char *value, size_t size) {
-  if (lookup(path) != -1 || strcmp(name, PID_XATTR) != 0) return -ENODATA;
-  std::string pid = std::to_string(getpid());
-  if (size == 0) return int(pid.size());
-  if (size < pid.size()) return -ERANGE;
-  memcpy(value, pid.data(), pid.size());
-  return int(pid.size());
-}
-
 static struct fuse_operations operations() {
   auto ops = fuse_operations();
   ops.init = fs_init;
@@ -175,7 +190,6 @@ static struct fuse_operations operations() {
   ops.fallocate = fs_fallocate;
   ops.truncate = fs_truncate;
   ops.statfs = fs_statfs;
-  ops.getxattr = fs_getxattr;
   return ops;
 }
 

@@ -11,6 +11,10 @@ namespace hexz {
 
 class HandlePool;
 
+// A file that readdir does not list, holding the serving process's PID
+// (for hexz-unmount, which waits for that process to finish).
+inline constexpr const char *MOUNT_PID_FILE = ".hexz-mount.pid";
+
 struct MountFile {
   std::string name;
   HandlePool *pool;
