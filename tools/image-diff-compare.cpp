@@ -163,6 +163,10 @@ void start_read(Side &s, const Chunk &c, bool wanted) {
   s.off = start;
   s.len = size_t(end - start);
   if (s.len < c.count * BS) memset(s.buf.data() + s.len, 0, c.count * BS - s.len);
+  if (!s.in->handle) {  // a raw image read directly: from the page cache or a local disk
+    s.in->source->pread(s.buf.data(), s.len, s.off);
+    return;
+  }
   nbd_completion_callback cb = {.callback = read_done, .user_data = &s, .free = nullptr};
   if (nbd_aio_pread(s.in->handle, s.buf.data(), s.len, s.off, cb, 0) == -1)
     throw Error(s.in->spec + ": read of " + std::to_string(s.len) + " bytes at offset " + std::to_string(s.off) +
@@ -178,6 +182,7 @@ void poll_both(const ImageInput &a, const ImageInput &b) {
   nbd_handle *hs[2];
   int n = 0;
   for (const ImageInput *in : ins) {
+    if (!in->handle) continue;
     unsigned dir = nbd_aio_get_direction(in->handle);
     if (!dir) continue;
     int fd = nbd_aio_get_fd(in->handle);

@@ -4,8 +4,9 @@
 // Both sides' block status is fetched first, so ranges that read as zero on
 // both sides are never read, and a range that is zero on one side is read
 // from the other side only.  The rest is read in large requests, several in
-// flight on each connection at once (libnbd's asynchronous API), and
-// compared word by word.
+// flight on each NBD connection at once (libnbd's asynchronous API; a raw
+// image read directly is read in the same large pieces), and compared word
+// by word.
 #pragma once
 #include <cstdint>
 #include <functional>

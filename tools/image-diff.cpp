@@ -49,6 +49,8 @@ void help() {
       "  --allow-grow          accept a MODIFIED larger than BASE (with -O st); BASE's\n"
       "                        missing bytes compare as zeroes\n"
       "  -p, --progress        show a progress bar on stderr\n"
+      "      --via-nbdkit      read raw images through nbdkit's file plugin, like the\n"
+      "                        other inputs (same bytes, slower: two more copies)\n"
       "\n"
       "File mode (--files) lists added (+), removed (-) and changed (=) files of every\n"
       "filesystem on the two disks, in virt-diff's format:\n"
@@ -72,7 +74,7 @@ enum class OutKind { OVERLAY, ST };
 struct Options {
   std::string base;
   OutKind out = OutKind::OVERLAY;
-  bool allow_grow = false, progress = false, files = false;
+  bool allow_grow = false, progress = false, files = false, via_nbdkit = false;
   FileDiffOptions fo;
 };
 
@@ -213,6 +215,7 @@ int image_diff_main(int argc, char **argv) {
     OPT_JSON,
     OPT_DIR_LINKS,
     OPT_DIR_TIMES,
+    OPT_VIA_NBDKIT,
   };
   static const struct option longopts[] = {
       {"output-format", required_argument, nullptr, 'O'},
@@ -228,6 +231,7 @@ int image_diff_main(int argc, char **argv) {
       {"json", no_argument, nullptr, OPT_JSON},
       {"dir-links", no_argument, nullptr, OPT_DIR_LINKS},
       {"dir-times", no_argument, nullptr, OPT_DIR_TIMES},
+      {"via-nbdkit", no_argument, nullptr, OPT_VIA_NBDKIT},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0}};
@@ -260,6 +264,7 @@ int image_diff_main(int argc, char **argv) {
       case OPT_JSON: o.fo.json = true; break;
       case OPT_DIR_LINKS: o.fo.dir_links = true; break;
       case OPT_DIR_TIMES: o.fo.dir_times = true; break;
+      case OPT_VIA_NBDKIT: o.via_nbdkit = true; break;
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: usage_error(PROG, "unknown option");
@@ -275,8 +280,8 @@ int image_diff_main(int argc, char **argv) {
   remove_temp_files_on_signals();
   try {
     if (!o.files) check_output_path(argv[optind + 1], o, modified);
-    auto base = open_image_input(o.base, "BASE");
-    auto mod = open_image_input(modified, "MODIFIED");
+    auto base = open_image_input(o.base, "BASE", o.via_nbdkit);
+    auto mod = open_image_input(modified, "MODIFIED", o.via_nbdkit);
     check_sizes(o, *base, *mod);
     if (o.files) return files_diff(*base, *mod, o.fo);
     if (o.out == OutKind::ST) return write_thin(o, *base, *mod, argv[optind + 1]);
