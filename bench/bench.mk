@@ -4,3 +4,4 @@ EXTRA_DIST += bench-mount.sh
 EXTRA_DIST += bench-lib.sh bench-pack.sh
 EXTRA_DIST += bench-commit.sh
 EXTRA_DIST += bench-diff.sh
+EXTRA_DIST += bench-imagediff.sh
