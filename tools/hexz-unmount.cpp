@@ -110,13 +110,25 @@ int main(int argc, char **argv) {
   std::string path = absolute_path(argv[optind]);
 
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) die(path + ": " + strerror(errno));
-  if (S_ISBLK(st.st_mode)) {
+  // ENOTCONN: the serving process died; the stale mount can still go.
+  bool stale = false;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOTCONN) die(path + ": " + strerror(errno));
+    stale = true;
+  }
+  if (!stale && S_ISBLK(st.st_mode)) {
     // hexz-mount --nbd: disconnecting the device makes it flush and exit.
     if (run({"nbd-client", "-d", path}, "nbd-client") != 0) die("nbd-client -d " + path + " failed (its message is above)");
     return EXIT_OK;
   }
 
+  // /proc/self/mountinfo has the path with symbolic links resolved.
+  if (!stale) {
+    if (char *real = realpath(path.c_str(), nullptr)) {
+      path = real;
+      free(real);
+    }
+  }
   std::string type = mount_type(path);
   if (type.empty()) die(path + " is not mounted");
   if (type != "fuse.hexz") die(path + " is not a hexz-mount mount point (it is a " + type + " mount)");
