@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -18,18 +19,27 @@ namespace hexz::fs {
 class ChunkCache {
  public:
   static constexpr uint64_t CHUNK = 65536;
-  ChunkCache(Source &disk, size_t max_chunks = 1024) : disk_(disk), max_(max_chunks) {}
+  ChunkCache(Source &disk, size_t max_chunks = 512) : disk_(disk), max_(max_chunks) {}
   // Reads [off, off + len) of the disk; bytes beyond its end read as zero.
   void read(uint64_t off, size_t len, void *buf);
   uint64_t size() const;
+  // Read-ahead plan: disk byte ranges about to be read, roughly in this
+  // order.  A miss on a planned chunk reads it together with the planned
+  // chunks close after it in one request, so a walk over scattered
+  // directory blocks costs a few large reads instead of one per block.
+  void plan(std::vector<std::pair<uint64_t, uint64_t>> ranges);
 
  private:
-  const std::vector<unsigned char> &chunk(uint64_t index);
+  const unsigned char *chunk(uint64_t index);
+  unsigned char *insert(uint64_t index);
   Source &disk_;
   size_t max_;
+  std::vector<uint64_t> plan_;  // sorted chunk indices
   std::list<uint64_t> lru_;  // most recent first
+  // Buffers are recycled on eviction rather than freed: fresh memory costs
+  // a page fault per 4 KiB, which dominated the mapping time.
   struct Entry {
-    std::vector<unsigned char> data;
+    std::unique_ptr<unsigned char[]> data;
     std::list<uint64_t>::iterator pos;
   };
   std::unordered_map<uint64_t, Entry> map_;

@@ -11,6 +11,7 @@
 #include <ext2fs/ext2fs.h>
 #include <memory>
 #include <mutex>
+#include <algorithm>
 #include <sys/stat.h>
 #include <unordered_set>
 
@@ -119,8 +120,8 @@ char type_letter(uint16_t mode) {
 
 class ExtMapper {
  public:
-  ExtMapper(ext2_filsys fs, FsMap &out) : fs_(fs), out_(out) {
-    bs_ = fs->blocksize;
+  ExtMapper(ExtFs &efs, FsMap &out) : efs_(efs), fs_(efs.get()), out_(out) {
+    bs_ = fs_->blocksize;
     base_ = out.part.start;
   }
 
@@ -138,6 +139,7 @@ class ExtMapper {
   void add(uint64_t blk, uint64_t count, uint32_t owner) {
     if (!count) return;
     add_extent(out_.extents, base_ + blk * bs_, count * bs_, owner);
+    if (in_dir_) dir_ranges_.push_back({blk * bs_, count * bs_});
   }
 
   // Superblocks, group descriptors, reserved GDT blocks, bitmaps and inode
@@ -183,6 +185,7 @@ class ExtMapper {
     if (e) throw Error("cannot scan inodes: " + ext_error(e));
     ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE | EXT2_SF_DO_LAZY, 0);
     node_of_.assign(size_t(fs_->super->s_inodes_count) + 1, -1);
+    out_.nodes.reserve(fs_->super->s_inodes_count - fs_->super->s_free_inodes_count);
     int isize = EXT2_INODE_SIZE(fs_->super);
     std::vector<unsigned char> buf(size_t(isize) < sizeof(ext2_inode_large) ? sizeof(ext2_inode_large) : isize);
     auto *inode = reinterpret_cast<struct ext2_inode *>(buf.data());
@@ -221,7 +224,11 @@ class ExtMapper {
         node_of_[ino] = int32_t(owner);
         out_.nodes.push_back(std::move(n));
       }
+      in_dir_ = !special && LINUX_S_ISDIR(inode->i_mode);
+      size_t before = dir_ranges_.size();
       map_blocks(ino, inode, owner);
+      if (in_dir_) dir_first_.push_back({dir_ranges_.size() > before ? dir_ranges_[before].first : 0, ino});
+      in_dir_ = false;
       if (!special && LINUX_S_ISLNK(inode->i_mode)) out_.nodes[owner].link = read_link(ino, inode);
     }
     ext2fs_close_inode_scan(scan);
@@ -280,43 +287,65 @@ class ExtMapper {
     return std::string(b.data(), strnlen(b.data(), std::min<size_t>(size, bs_)));
   }
 
-  // Paths: walk the directory tree from the root once.
+  // Paths.  Directories are read in the order of their blocks on the disk
+  // (with read-ahead), not in tree order, which would seek all over the
+  // disk; the entries are then linked into paths from the root.
   void map_paths() {
     if (node_of_.size() <= EXT2_ROOT_INO || node_of_[EXT2_ROOT_INO] < 0) return;
-    out_.nodes[size_t(node_of_[EXT2_ROOT_INO])].paths.push_back("/");
-    std::vector<std::pair<ext2_ino_t, std::string>> stack = {{EXT2_ROOT_INO, ""}};
-    std::unordered_set<ext2_ino_t> visited = {EXT2_ROOT_INO};
+    efs_.plan_reads(dir_ranges_);
+    std::vector<std::pair<uint64_t, ext2_ino_t>> order = dir_first_;
+    std::sort(order.begin(), order.end());
+
+    struct Entry {
+      uint32_t child;
+      std::string name;
+    };
+    std::unordered_map<ext2_ino_t, std::vector<Entry>> entries;
     struct Ctx {
       ExtMapper *self;
-      const std::string *prefix;
-      std::vector<std::pair<ext2_ino_t, std::string>> *stack;
-      std::unordered_set<ext2_ino_t> *visited;
+      std::vector<Entry> *out;
     };
     auto cb = [](ext2_ino_t, int entry, struct ext2_dir_entry *d, int, int, char *, void *p) -> int {
       if (entry == DIRENT_DOT_FILE || entry == DIRENT_DOT_DOT_FILE || d->inode == 0) return 0;
       auto *c = static_cast<Ctx *>(p);
-      auto &nodes = c->self->out_.nodes;
       auto &node_of = c->self->node_of_;
       if (d->inode >= node_of.size() || node_of[d->inode] < 0) return 0;  // names a free inode
-      std::string path = *c->prefix + "/" + std::string(d->name, size_t(ext2fs_dirent_name_len(d)));
-      Node &n = nodes[size_t(node_of[d->inode])];
-      n.paths.push_back(path);
-      if (n.type == 'd' && c->visited->insert(d->inode).second) c->stack->push_back({d->inode, path});
+      c->out->push_back({uint32_t(node_of[d->inode]), std::string(d->name, size_t(ext2fs_dirent_name_len(d)))});
       return 0;
     };
-    while (!stack.empty()) {
-      auto [dir, prefix] = std::move(stack.back());
-      stack.pop_back();
-      Ctx ctx{this, &prefix, &stack, &visited};
+    for (auto &[first, dir] : order) {
+      Ctx ctx{this, &entries[dir]};
       ext2fs_dir_iterate2(fs_, dir, 0, nullptr, cb, &ctx);
+    }
+
+    auto &nodes = out_.nodes;
+    uint32_t root = uint32_t(node_of_[EXT2_ROOT_INO]);
+    nodes[root].paths.push_back("/");
+    std::vector<std::pair<ext2_ino_t, std::string>> queue = {{EXT2_ROOT_INO, ""}};
+    std::unordered_set<uint32_t> visited = {root};
+    for (size_t q = 0; q < queue.size(); q++) {
+      auto it = entries.find(queue[q].first);
+      if (it == entries.end()) continue;
+      std::string prefix = queue[q].second;
+      for (auto &e : it->second) {
+        std::string path = prefix + "/" + e.name;
+        Node &n = nodes[e.child];
+        if (n.type == 'd' && visited.insert(e.child).second) queue.push_back({ext2_ino_t(n.inode), path});
+        n.paths.push_back(std::move(path));
+      }
+      entries.erase(it);
     }
   }
 
+  ExtFs &efs_;
   ext2_filsys fs_;
   FsMap &out_;
   uint64_t bs_ = 0, base_ = 0;
   std::vector<int32_t> node_of_;
   std::unordered_set<blk64_t> seen_acl_;
+  bool in_dir_ = false;
+  std::vector<std::pair<uint64_t, uint64_t>> dir_ranges_;         // partition bytes of directory blocks
+  std::vector<std::pair<uint64_t, ext2_ino_t>> dir_first_;        // (first directory byte, inode)
 };
 
 }  // namespace
@@ -340,6 +369,13 @@ ExtFs::ExtFs(Source &disk, uint64_t start, uint64_t length) : impl_(std::make_un
   }
 }
 
+void ExtFs::plan_reads(const std::vector<std::pair<uint64_t, uint64_t>> &ranges) {
+  std::vector<std::pair<uint64_t, uint64_t>> disk;
+  disk.reserve(ranges.size());
+  for (auto &[off, len] : ranges) disk.push_back({impl_->ch.offset + off, len});
+  impl_->cache.plan(std::move(disk));
+}
+
 ExtFs::~ExtFs() {
   if (fs_) ext2fs_close_free(&fs_);
 }
@@ -355,7 +391,7 @@ void map_ext(Source &disk, FsMap &out) {
     return;
   }
   try {
-    ExtMapper(fs->get(), out).run();
+    ExtMapper(*fs, out).run();
     out.status = FsStatus::OK;
   } catch (const std::exception &ex) {
     out.status = FsStatus::DAMAGED;

@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <ext2fs/ext2fs.h>
 
@@ -27,6 +29,9 @@ class ExtFs {
   ExtFs &operator=(const ExtFs &) = delete;
 
   ext2_filsys get() const { return fs_; }
+  // Read-ahead hint: partition byte ranges (offset, length) about to be read
+  // in ascending order (see ChunkCache::plan).
+  void plan_reads(const std::vector<std::pair<uint64_t, uint64_t>> &ranges);
 
  private:
   struct Impl;
