@@ -2,8 +2,8 @@
 # functions.sh.  Every mount made through them is unmounted at exit.
 
 requires hexz-mount hexz-unmount hexz-pack fusermount3 mountpoint cmp od
-if [ ! -c /dev/fuse ]; then
-  echo "$0: SKIP: /dev/fuse is not available"
+if [ ! -c /dev/fuse ] || [ ! -r /dev/fuse ] || [ ! -w /dev/fuse ]; then
+  echo "$0: SKIP: /dev/fuse is not available to this user"
   exit $SKIP
 fi
 for so in "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER"; do
