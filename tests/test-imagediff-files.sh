@@ -169,4 +169,32 @@ cp Z1.img Z2.img
 hexz-diff --files -b Z1.img Z2.img > out5.txt 2> err5.txt || fail "--files on disks without a filesystem failed"
 grep -q "whole disk.*files not compared.*no filesystem recognised" err5.txt || fail "an unrecognised disk is not named"
 
+# Disks of different sizes: files are compared all the same.
+truncate -s 40M B40.img
+dd if=B.img of=B40.img conv=notrunc status=none
+hexz-diff --files -b A.img B40.img > out6.txt || fail "--files on disks of different sizes failed"
+cmp out.txt out6.txt || fail "a larger MODIFIED disk changes the file list"
+
+# FAT through The Sleuth Kit: contents compared by the clusters files own.
+if command -v mkfs.vfat > /dev/null && command -v mcopy > /dev/null; then
+  truncate -s 16M F1.img
+  mkfs.vfat F1.img > /dev/null
+  seq 1 20000 > n1.txt
+  seq 1 30000 > n2.txt
+  echo hello > h.txt
+  mmd -i F1.img ::/dir
+  mcopy -i F1.img h.txt ::/dir/h.txt
+  mcopy -i F1.img n1.txt ::/n.txt
+  mcopy -i F1.img n1.txt ::/same.txt
+  cp F1.img F2.img
+  mcopy -o -i F2.img n2.txt ::/n.txt
+  mdel -i F2.img ::/dir/h.txt
+  mcopy -i F2.img h.txt ::/new.txt
+  hexz-diff --files -b F1.img F2.img > out7.txt || fail "--files on FAT failed"
+  cat out7.txt
+  sed -E 's/^([-+=] -) [0-7]{4} +[0-9]+ /\1 /' out7.txt > got7.txt
+  printf '%s\n' '- - /dir/h.txt' '= - /n.txt' '+ - /new.txt' > exp7.txt
+  check "FAT pair" exp7.txt got7.txt
+fi
+
 echo OK

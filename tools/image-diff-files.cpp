@@ -387,9 +387,11 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
     std::string label = any.label();
     // A filesystem that cannot be read on a side where it exists is named,
     // never skipped silently.
-    std::string problem;
-    for (auto [m, role] : {std::pair{fa, "BASE"}, std::pair{fb, "MODIFIED"}})
-      if (m && !why_not(*m).empty() && problem.empty()) problem = std::string(role) + " " + m->label() + ": " + why_not(*m);
+    std::string wa = fa ? why_not(*fa) : "", wb = fb ? why_not(*fb) : "", problem;
+    if (!wa.empty() && wa == wb)
+      problem = wa;
+    else if (!wa.empty() || !wb.empty())
+      problem = wa.empty() ? "in MODIFIED " + wb : "in BASE " + wa;
     if (o.json) {
       j.begin_object();
       j.key("partition").value(uint64_t(num));

@@ -186,8 +186,8 @@ int write_thin(const Options &o, ImageInput &base, ImageInput &mod, const std::s
   return EXIT_OK;
 }
 
-// Sizes must match; with --allow-grow MODIFIED may be larger.  Either way
-// a difference is said out loud.
+// Block mode: sizes must match; with --allow-grow MODIFIED may be larger.
+// Either way a difference is said out loud.
 void check_sizes(const Options &o, const ImageInput &base, const ImageInput &mod) {
   const uint64_t bs = base.size(), ms = mod.size();
   if (bs == ms) return;
@@ -195,7 +195,7 @@ void check_sizes(const Options &o, const ImageInput &base, const ImageInput &mod
                       ") but MODIFIED " + mod.spec + " is " + std::to_string(ms) + " bytes (" + format_size(ms) + ")";
   if (ms < bs) throw Error(sizes + ": the disk sizes differ and MODIFIED is smaller, which cannot be diffed", EINVAL);
   if (!o.allow_grow) throw Error(sizes + ": the disk sizes differ (--allow-grow accepts a larger MODIFIED)", EINVAL);
-  if (!o.files && o.out == OutKind::OVERLAY)
+  if (o.out == OutKind::OVERLAY)
     throw Error(sizes + ": an overlay cannot make the disk larger than BASE; use -O st", EINVAL);
   fprintf(stderr, "%s: note: %s; the %llu extra bytes are compared against zeroes\n", PROG, sizes.c_str(),
           (unsigned long long)(ms - bs));
@@ -282,8 +282,9 @@ int image_diff_main(int argc, char **argv) {
     if (!o.files) check_output_path(argv[optind + 1], o, modified);
     auto base = open_image_input(o.base, "BASE", o.via_nbdkit);
     auto mod = open_image_input(modified, "MODIFIED", o.via_nbdkit);
-    check_sizes(o, *base, *mod);
+    // Files are compared whatever the disk sizes; blocks only as allowed.
     if (o.files) return files_diff(*base, *mod, o.fo);
+    check_sizes(o, *base, *mod);
     if (o.out == OutKind::ST) return write_thin(o, *base, *mod, argv[optind + 1]);
     return write_overlay(o, *base, *mod, argv[optind + 1]);
   } catch (const std::exception &e) {
