@@ -17,6 +17,17 @@ requires() {
   done
 }
 
+# requires_built FILE...: skip the test (exit 77) unless every FILE exists,
+# e.g. "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER" while they are not built yet.
+requires_built() {
+  for f in "$@"; do
+    if [ ! -e "$f" ]; then
+      echo "$0: SKIP: $f is not built"
+      exit $SKIP
+    fi
+  done
+}
+
 # fail MSG...: print MSG and exit 1.
 fail() {
   echo "$0: FAIL: $*" >&2
