@@ -7,12 +7,7 @@
 requires nbdkit nbdsh nbdcopy cmp hexz-pack hexz-commit hexz-info
 
 # The end-to-end tests need the plugin and the filter built.
-for so in "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER"; do
-  if [ ! -f "$so" ]; then
-    echo "$0: SKIP: $so is not built"
-    exit $SKIP
-  fi
-done
+requires_built "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER"
 
 # apply_ops URI_SOURCE OPS.py: run the nbdsh script OPS.py against an nbdkit
 # started with the remaining words of URI_SOURCE (plugin and parameters).
