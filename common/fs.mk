@@ -6,6 +6,7 @@ noinst_LTLIBRARIES += libhexzfs.la
 
 libhexzfs_la_SOURCES = \
 	fs/backend.h \
+	fs/chunk_cache.cpp fs/chunk_cache.h \
 	fs/ext.cpp fs/ext.h \
 	fs/fsmap.cpp fs/fsmap.h \
 	fs/partition.cpp fs/partition.h \

@@ -54,7 +54,7 @@ errcode_t io_read64(io_channel ch, unsigned long long block, int count, void *da
     return EXT2_ET_SHORT_READ;
   }
   try {
-    c->cache->read(c->offset + off, len, data);
+    c->cache->pread(data, len, c->offset + off);
   } catch (const std::exception &) {
     return EXT2_ET_SHORT_READ;
   }
