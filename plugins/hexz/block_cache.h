@@ -6,6 +6,10 @@
 // decodes a block, others that want the same block wait for it instead of
 // decoding it again.
 //
+// Block buffers are carved from large pre-faulted chunks and recycled on
+// eviction, never freed one by one: a miss costs no malloc, no page faults
+// and no cross-thread free once the cache is full.
+//
 // Keys are opaque 64-bit numbers chosen by the caller (the reader encodes
 // stream and block number in them).  The cache never decodes anything
 // itself: it asks its BlockSource.
@@ -30,8 +34,9 @@ class BlockSource {
 class BlockCache {
  public:
   // CAPACITY is the byte budget for block data and bookkeeping; BLOCK_SIZE
-  // the largest block, used to choose the number of shards so that every
-  // shard can hold a few blocks.
+  // the largest block (every buffer has this size).  A shard holds at least
+  // one block, and exceeds its share only while all its buffers are being
+  // loaded into (by at most one block per request in flight).
   BlockCache(const BlockSource &src, uint64_t capacity, uint32_t block_size);
   ~BlockCache();
   BlockCache(const BlockCache &) = delete;
@@ -60,7 +65,7 @@ class BlockCache {
   Shard &shard_for(uint64_t key);
 
   const BlockSource &src_;
-  uint64_t shard_capacity_;
+  uint32_t block_size_;
   std::vector<std::unique_ptr<Shard>> shards_;
 };
 
