@@ -125,3 +125,8 @@ write_meta swap.meta $((P2 * 512 / 4096 + 1))
 hexz-diff vm.overlay --files --base base.st --meta swap.meta > out2
 grep -q 'partition 2 (swap): file resolution is not supported for swap yet: 1 block' out2 || fail "swap block: $(cat out2)"
 grep -qx '  unresolved: *1' out2 || fail "swap block not unresolved"
+
+# No .meta: nothing modified, nothing to resolve, exit 0.
+hexz-diff vm.overlay --files --meta absent.meta > out3
+grep -qx 'Modified Blocks: 0' out3 || fail "--files without .meta: $(cat out3)"
+grep -qi 'no .meta' out3 || fail "--files without .meta is not mentioned"

@@ -123,6 +123,14 @@ int run_files(const Options &o, const std::vector<uint64_t> &blocks, bool meta_p
   }
   struct stat st;
   if (stat(base.c_str(), &st) != 0) throw Error(base + ": base snapshot: " + strerror(errno), errno);
+  if (blocks.empty() && !o.json) {
+    // Nothing modified: both views are the same disk, no file can differ.
+    printf("Overlay: \"%s\"\nBase: \"%s\"\nModified Blocks: 0\nEstimated Size: %s\n", o.overlay.c_str(),
+           base.c_str(), format_size(0).c_str());
+    if (!meta_present) printf("No .meta file: no block is modified.\n");
+    printf("\nModified Block Indices:\n");
+    return EXIT_OK;
+  }
 
   ServeOptions before_opts, after_opts;
   before_opts.snapshot = after_opts.snapshot = base;
