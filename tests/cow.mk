@@ -1,1 +1,5 @@
-# Tests of cow.
+# Tests of the hexz-cow filter (filters/hexz-cow).
+COW_TESTS = \
+	test-cow-model.sh
+TESTS += $(COW_TESTS)
+EXTRA_DIST += $(COW_TESTS) cow-model.py
