@@ -1,41 +1,32 @@
 #!/usr/bin/env bash
 # Benchmark of the nbdkit hexz plugin against the reference tools, on a
-# dense ext4 image of real files (about 1 GiB):
+# dense ext4 image of real files (bench-lib.sh, DENSE_MB):
 #   - sequential read of the whole disk: nbdcopy URI null:
 #   - random 4 KiB reads: fio --ioengine=nbd --iodepth=16
 # served by
-#   hexz-0      nbdkit hexz cache-size=0 (every request decompresses)
-#   hexz-cache  nbdkit hexz with a cache holding the whole disk (warmed with
-#               NBD_CMD_CACHE)
+#   hexz-0      nbdkit hexz cache-size=0 (every request decompresses), on a
+#               snapshot packed like the qcow2 copy: zstd level 3, 64K blocks
+#   hexz16-0    the same with 16K blocks (hexz-pack -b 16K)
+#   hexz-cache  nbdkit hexz (64K blocks) with a cache holding the whole disk
+#               (warmed with NBD_CMD_CACHE)
 #   qemu-qcow2  qemu-nbd on a qemu-img convert -c -O qcow2 zstd copy
 #   file-raw    nbdkit file on the raw image (the ceiling)
+# The runs of the servers are interleaved (run 1 of each, run 2 of each...)
+# so that load from elsewhere on the machine spreads over all of them.
 # Prints medians of RUNS runs and the ratios the plugin's issue sets as
 # targets.  Not run by make check.
 #
-# Usage: bench/bench-plugin.sh [BUILD_DIR]   (default: the current directory)
-# Environment: BENCH_DIR (work files, kept between runs to save rebuilding
-# the images), BENCH_SIZE_MB (image size, default 1024), RUNS (default 3),
-# FIO_RUNTIME (seconds per fio run, default 8), HEXZ_BLOCK_SIZE (hexz-pack -b,
-# default the format's default), HEXZ_METHOD (hexz-pack -c, default zstd).
-set -euo pipefail
-export PATH=/usr/bin:/usr/sbin:$PATH LC_ALL=C
-
-build=$(cd "${1:-.}" && pwd)
-plugin=$build/plugins/hexz/.libs/nbdkit-hexz-plugin.so
-pack=$build/tools/hexz-pack
-for f in "$plugin" "$pack"; do
-  [ -e "$f" ] || { echo "$0: $f not found: pass the build directory" >&2; exit 1; }
-done
-for c in nbdkit qemu-nbd qemu-img nbdcopy nbdsh fio mkfs.ext4 python3; do
+# Usage: BUILD=BUILD_DIR bench/bench-plugin.sh   (see bench/README.md;
+# FIO_RUNTIME sets the seconds per fio run, default 8).  The snapshots and
+# the qcow2 copy are kept in $BENCH_DIR/plugin between runs.
+source "$(dirname "$0")/bench-lib.sh"
+for c in nbdkit qemu-nbd qemu-img nbdcopy nbdsh nbdinfo fio python3; do
   command -v $c >/dev/null || { echo "$0: $c is not installed" >&2; exit 1; }
 done
-
-dir=${BENCH_DIR:-/var/tmp/hexz-bench-plugin}
-size_mb=${BENCH_SIZE_MB:-1024}
-runs=${RUNS:-3}
+pack=$BUILD/tools/hexz-pack
+[ -e "$HEXZ_PLUGIN" ] && [ -e "$pack" ] || { echo "$0: build first (BUILD=$BUILD)" >&2; exit 1; }
 runtime=${FIO_RUNTIME:-8}
-bs=${HEXZ_BLOCK_SIZE:-}
-method=${HEXZ_METHOD:-zstd}
+dir=$BENCH_DIR/plugin
 mkdir -p "$dir"
 
 pids=()
@@ -45,41 +36,36 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- Images ---------------------------------------------------------------
-img=$dir/disk.img
-if [ ! -s "$img" ]; then
-  echo "== building a dense ext4 image of about $size_mb MiB from /usr" >&2
-  rm -rf "$dir/tree"
-  mkdir -p "$dir/tree"
-  # Real files (binaries, libraries, text, compressed docs) up to ~85% of
-  # the image; the truncated last file of the tar stream is harmless.
-  budget=$((size_mb * 1024 * 1024 * 80 / 100))
-  (tar -C / -cf - usr/bin usr/share usr/include usr/lib 2>/dev/null || true) |
-    head -c $budget | (tar -C "$dir/tree" -xf - 2>/dev/null || true)
-  truncate -s "${size_mb}M" "$img.tmp"
-  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$dir/tree" "$img.tmp"
-  mv "$img.tmp" "$img"
-  rm -rf "$dir/tree"
-fi
-st=$dir/disk-${method}${bs:+-$bs}.st
-if [ ! -s "$st" ] || [ "$st" -ot "$pack" ]; then
-  echo "== hexz-pack -c $method ${bs:+-b $bs}" >&2
-  "$pack" -c "$method" ${bs:+-b "$bs"} "$img" "$st"
-fi
+# --- Images -----------------------------------------------------------------
+img=$BENCH_DIR/dense.img
+dense_image "$img"
+# pack_st BLOCK_SIZE: the hexz snapshot (zstd, the default level).
+pack_st() {
+  local st=$dir/disk-$1.st
+  if [ ! -s "$st" ] || [ "$st" -ot "$img" ] || [ "$st" -ot "$pack" ]; then
+    echo "== hexz-pack -b $1" >&2
+    "$pack" -c zstd -b "$1" "$img" "$st"
+  fi
+  echo "$st"
+}
+st=$(pack_st 64K)
+st16=$(pack_st 16K)
 qcow=$dir/disk.qcow2
-if [ ! -s "$qcow" ]; then
+if [ ! -s "$qcow" ] || [ "$qcow" -ot "$img" ]; then
   echo "== qemu-img convert -c -O qcow2 -o compression_type=zstd" >&2
   qemu-img convert -c -O qcow2 -o compression_type=zstd "$img" "$qcow.tmp"
   mv "$qcow.tmp" "$qcow"
 fi
 disk_size=$(stat -c %s "$img")
 used=$(dumpe2fs -h "$img" 2>/dev/null | awk -F: '/^Block count/{t=$2} /^Free blocks/{f=$2} END{printf "%d", 100*(t-f)/t}')
-echo "image: $(numfmt --to=iec $disk_size), ${used}% of ext4 blocks in use;" \
-  "hexz $(numfmt --to=iec "$(stat -c %s "$st")") ($method${bs:+, $bs blocks}), qcow2 $(numfmt --to=iec "$(stat -c %s "$qcow")")"
+echo "image: $((disk_size >> 20)) MiB, ${used}% of ext4 blocks in use; hexz $(($(stat -c %s "$st") >> 20)) MiB" \
+  "(64K blocks), $(($(stat -c %s "$st16") >> 20)) MiB (16K); qcow2 $(($(stat -c %s "$qcow") >> 20)) MiB;" \
+  "$(nproc) cores, $RUNS runs each"
 
 # --- Servers ----------------------------------------------------------------
-# start NAME CMD...: runs a server on $dir/NAME.sock in the foreground (in
-# the background of this script) and waits until it accepts connections.
+# start NAME CMD...: runs a server on $dir/NAME.sock in the background and
+# waits until it accepts connections.  Idle servers cost nothing, so all of
+# them run for the whole benchmark.
 start() {
   local name=$1
   shift
@@ -94,33 +80,7 @@ start() {
   echo "$0: $name did not start" >&2
   exit 1
 }
-stop_all() {
-  cleanup
-  pids=()
-}
 uri() { echo "nbd+unix:///?socket=$dir/$1.sock"; }
-
-median() { sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-
-# MB/s of nbdcopy URI null:, median of RUNS.
-seq_read() {
-  for _ in $(seq "$runs"); do
-    local t0 t1
-    t0=$(date +%s.%N)
-    nbdcopy "$1" null:
-    t1=$(date +%s.%N)
-    echo "$disk_size $t0 $t1" | awk '{printf "%.1f\n", $1 / ($3 - $2) / 1048576}'
-  done | median
-}
-
-# IOPS of fio random 4 KiB reads, median of RUNS.
-rand_read() {
-  for _ in $(seq "$runs"); do
-    fio --name=rand4k --ioengine=nbd --uri="$1" --rw=randread --bs=4k --iodepth=16 \
-      --runtime="$runtime" --time_based --randrepeat=0 --output-format=json --output="$dir/fio.json" >/dev/null
-    python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["read"]["iops"])' "$dir/fio.json"
-  done | median
-}
 
 # Loads the whole disk into the plugin's cache with NBD_CMD_CACHE.
 warm_cache() {
@@ -137,38 +97,54 @@ while h.aio_in_flight() > 0:
 '
 }
 
-declare -A SEQ RAND
-run_case() {  # run_case NAME
-  echo "== $1" >&2
-  SEQ[$1]=$(seq_read "$(uri "$1")")
-  RAND[$1]=$(rand_read "$(uri "$1")")
-  printf '%-12s sequential %8s MB/s   random 4K %8s IOPS\n' "$1" "${SEQ[$1]}" "${RAND[$1]}"
-}
-
 cache=$(( (disk_size * 5 / 4) >> 20 ))M
-
-start hexz-0 nbdkit -f -U "$dir/hexz-0.sock" "$plugin" file="$st" cache-size=0
-run_case hexz-0
-stop_all
-
-start hexz-cache nbdkit -f -U "$dir/hexz-cache.sock" "$plugin" file="$st" cache-size="$cache"
+names="hexz-0 hexz16-0 hexz-cache qemu-qcow2 file-raw"
+start hexz-0 nbdkit -f -U "$dir/hexz-0.sock" "$HEXZ_PLUGIN" file="$st" cache-size=0
+start hexz16-0 nbdkit -f -U "$dir/hexz16-0.sock" "$HEXZ_PLUGIN" file="$st16" cache-size=0
+start hexz-cache nbdkit -f -U "$dir/hexz-cache.sock" "$HEXZ_PLUGIN" file="$st" cache-size="$cache"
+start qemu-qcow2 qemu-nbd -r -t -f qcow2 --shared=16 -k "$dir/qemu-qcow2.sock" "$qcow"
+start file-raw nbdkit -f -U "$dir/file-raw.sock" file file="$img"
 t0=$(date +%s.%N)
 warm_cache hexz-cache
-echo "hexz-cache   warmed $cache cache with NBD_CMD_CACHE in $(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2-$1}') s"
-run_case hexz-cache
-stop_all
+echo "hexz-cache: warmed a $cache cache with NBD_CMD_CACHE in $(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2-$1}') s"
 
-start qemu-qcow2 qemu-nbd -r -t -f qcow2 --shared=16 -k "$dir/qemu-qcow2.sock" "$qcow"
-run_case qemu-qcow2
-stop_all
+# MB/s of nbdcopy URI null:
+seq_read() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  nbdcopy "$1" null:
+  t1=$(date +%s.%N)
+  echo "$disk_size $t0 $t1" | awk '{printf "%.1f\n", $1 / ($3 - $2) / 1048576}'
+}
+# IOPS of fio random 4 KiB reads.
+rand_read() {
+  fio --name=rand4k --ioengine=nbd --uri="$1" --rw=randread --bs=4k --iodepth=16 \
+    --runtime="$runtime" --time_based --randrepeat=0 --output-format=json --output="$dir/fio.json" >/dev/null
+  python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["read"]["iops"])' "$dir/fio.json"
+}
 
-start file-raw nbdkit -f -U "$dir/file-raw.sock" file file="$img"
-run_case file-raw
-stop_all
+rm -f "$dir"/*.seq "$dir"/*.rand
+for r in $(seq "$runs"); do
+  for n in $names; do
+    echo "== run $r: $n" >&2
+    seq_read "$(uri $n)" >> "$dir/$n.seq"
+    rand_read "$(uri $n)" >> "$dir/$n.rand"
+  done
+done
 
-ratio() { echo "$1 $2" | awk '{printf "%.2f", $1 / $2}'; }
+declare -A SEQ RAND
 echo
-echo "sequential:        hexz-0 / qemu-qcow2     = $(ratio "${SEQ[hexz-0]}" "${SEQ[qemu-qcow2]}")x   (target >= 2)"
-echo "random 4K uncached: hexz-0 / qemu-qcow2    = $(ratio "${RAND[hexz-0]}" "${RAND[qemu-qcow2]}")x   (target >= 2)"
-echo "random 4K cached:   hexz-cache / file-raw  = $(ratio "${RAND[hexz-cache]}" "${RAND[file-raw]}")x   (target >= 0.8)"
-echo "sequential:        hexz-cache / file-raw   = $(ratio "${SEQ[hexz-cache]}" "${SEQ[file-raw]}")x"
+for n in $names; do
+  SEQ[$n]=$(median $(cat "$dir/$n.seq"))
+  RAND[$n]=$(median $(cat "$dir/$n.rand"))
+  printf '%-12s sequential %8s MB/s   random 4K %8s IOPS   (runs: %s / %s)\n' "$n" "${SEQ[$n]}" "${RAND[$n]}" \
+    "$(paste -sd, "$dir/$n.seq")" "$(paste -sd, "$dir/$n.rand")"
+done
+
+echo
+echo "sequential          hexz-0 / qemu-qcow2      = $(ratio "${SEQ[hexz-0]}" "${SEQ[qemu-qcow2]}")x  (target >= 2)"
+echo "sequential          hexz16-0 / qemu-qcow2    = $(ratio "${SEQ[hexz16-0]}" "${SEQ[qemu-qcow2]}")x"
+echo "random 4K uncached  hexz-0 / qemu-qcow2      = $(ratio "${RAND[hexz-0]}" "${RAND[qemu-qcow2]}")x  (target >= 2)"
+echo "random 4K uncached  hexz16-0 / qemu-qcow2    = $(ratio "${RAND[hexz16-0]}" "${RAND[qemu-qcow2]}")x"
+echo "random 4K cached    hexz-cache / file-raw    = $(ratio "${RAND[hexz-cache]}" "${RAND[file-raw]}")x  (target >= 0.8)"
+echo "sequential cached   hexz-cache / file-raw    = $(ratio "${SEQ[hexz-cache]}" "${SEQ[file-raw]}")x"
