@@ -124,7 +124,7 @@ rand_read() {
 }
 
 rm -f "$dir"/*.seq "$dir"/*.rand
-for r in $(seq "$runs"); do
+for r in $(seq "$RUNS"); do
   for n in $names; do
     echo "== run $r: $n" >&2
     seq_read "$(uri $n)" >> "$dir/$n.seq"

@@ -40,7 +40,12 @@ assert exports["memory"]["export-size"] == 1000000
 assert "memory stream" in exports["memory"]["description"]
 assert exports["disk"]["is_read_only"] and exports["disk"]["can_multi_conn"]
 assert exports["disk"]["block_size_preferred"] == 65536
+assert exports["disk"]["can_cache"]
 PY
+# NBD_CMD_CACHE is offered only when there is a cache to load.
+$NBDKIT -U - "$HEXZ_PLUGIN" "$tmp/both.st" cache-size=0 --run 'nbdinfo --json "$uri"' > "$tmp/info"
+/usr/bin/python3 -c 'import json,sys; assert not json.load(open(sys.argv[1]))["exports"][0]["can_cache"]' "$tmp/info" ||
+  fail "can_cache without a cache: $(cat "$tmp/info")"
 
 # Without a memory stream only "disk" is listed and "memory" is refused.
 $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/plain.st" --run 'nbdinfo --list --json "$uri"' > "$tmp/list"

@@ -163,7 +163,9 @@ const char *hexz_export_description(void *handle) {
 int64_t hexz_get_size(void *handle) { return int64_t(reader->snapshot().stream_size(stream_of(handle))); }
 
 int hexz_can_multi_conn(void *) { return 1; }  // read-only: every connection sees the same bytes
-int hexz_can_cache(void *) { return NBDKIT_CACHE_NATIVE; }
+// NBD_CMD_CACHE loads blocks into our cache; without one there is nothing
+// useful to do, so do not advertise it.
+int hexz_can_cache(void *) { return reader->cache() ? NBDKIT_CACHE_NATIVE : NBDKIT_CACHE_NONE; }
 int hexz_is_rotational(void *) { return 0; }
 
 int hexz_block_size(void *, uint32_t *minimum, uint32_t *preferred, uint32_t *maximum) {
