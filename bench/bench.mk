@@ -5,3 +5,4 @@ EXTRA_DIST += bench-lib.sh bench-pack.sh
 EXTRA_DIST += bench-commit.sh
 EXTRA_DIST += bench-diff.sh
 EXTRA_DIST += bench-imagediff.sh
+EXTRA_DIST += bench-cow.sh
