@@ -175,6 +175,25 @@ dd if=B.img of=B40.img conv=notrunc status=none
 hexz-diff --files -b A.img B40.img > out6.txt || fail "--files on disks of different sizes failed"
 cmp out.txt out6.txt || fail "a larger MODIFIED disk changes the file list"
 
+# A GPT disk: ext4 in partition 1 (same trees), swap in partition 2, which
+# is named as not comparable.
+if command -v sfdisk > /dev/null && command -v mkswap > /dev/null; then
+  for side in a b; do
+    img=G$side.img
+    truncate -s 48M $img
+    printf 'label: gpt\nstart=2048, size=61440, type=linux\nstart=63488, size=16384, type=swap\n' | sfdisk -q $img
+    mkfs.ext4 -q -F -E offset=1048576,lazy_itable_init=0,lazy_journal_init=0 -d $side $img 30M
+    truncate -s 8M swap.img
+    mkswap -q swap.img
+    dd if=swap.img of=$img bs=512 seek=63488 conv=notrunc status=none
+  done
+  hexz-diff --files -b Ga.img Gb.img > out8.txt 2> err8.txt || fail "--files on a GPT disk failed"
+  cat out8.txt err8.txt
+  { echo "# partition 1 (ext4)"; cat out.txt; echo "# partition 2 (swap): files not compared: file listing is not supported for swap yet"; } > exp8.txt
+  check "GPT disk" exp8.txt out8.txt
+  grep -q "partition 2 (swap): files not compared" err8.txt || fail "the swap partition is not named on stderr"
+fi
+
 # FAT through The Sleuth Kit: contents compared by the clusters files own.
 if command -v mkfs.vfat > /dev/null && command -v mcopy > /dev/null; then
   truncate -s 16M F1.img
