@@ -13,4 +13,4 @@ libhexzfs_la_SOURCES = \
 	fs/probe.cpp fs/probe.h \
 	fs/tsk.cpp
 libhexzfs_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/fs $(EXT2FS_CFLAGS) $(TSK_CFLAGS)
-libhexzfs_la_LIBADD = $(EXT2FS_LIBS) -lcom_err $(TSK_LIBS)
+libhexzfs_la_LIBADD = $(EXT2FS_LIBS) $(COM_ERR_LIBS) $(TSK_LIBS)

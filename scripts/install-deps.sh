@@ -7,7 +7,7 @@ PACKAGES=(
   # build
   build-essential autoconf automake libtool pkg-config perl
   nbdkit nbdkit-plugin-dev libnbd-dev libzstd-dev liblz4-dev libxxhash-dev
-  libfuse3-dev fuse3 libcriterion-dev libext2fs-dev libtsk-dev
+  libfuse3-dev fuse3 libcriterion-dev libext2fs-dev comerr-dev libtsk-dev libssl-dev
   # tests and the sample
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
   mtools dosfstools ntfs-3g fdisk nbd-client zstd lz4

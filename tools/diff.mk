@@ -19,4 +19,4 @@ hexz_diff_SOURCES += \
 	image-diff-files.cpp image-diff-files.h \
 	image-diff-input.cpp image-diff-input.h \
 	progress.cpp progress.h
-hexz_diff_LDADD += -lcrypto -lcom_err
+hexz_diff_LDADD += $(CRYPTO_LIBS) $(COM_ERR_LIBS)
