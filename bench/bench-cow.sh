@@ -77,8 +77,12 @@ declare -A res
 for run in $(seq "$RUNS"); do
   for f in hexz-cow cow; do
     start $f
+    # Each fio job is a connection of its own; hexz-cow makes the data
+    # durable when one closes (cow does not), so let that settle first.
     res[$f.randwrite]+=" $(fio_iops randwrite)"
+    sleep 2
     res[$f.read-after]+=" $(fio_iops randread)"
+    sleep 2
     res[$f.randrw]+=" $(fio_iops randrw)"
     stop
   done
