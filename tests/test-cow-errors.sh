@@ -35,6 +35,7 @@ for plugin in "$HEXZ_PLUGIN file=$tmp/a.st" "file $tmp/disk.img"; do
   : > "$ov"
   printf 'abcdefghijk' > "$meta"
   refused "$meta: malformed .meta: length 11 is not a multiple of 8" $plugin overlay="$ov"
+  [ ! -e "$tmp/t.base" ] || fail "a refused start wrote .base"
   meta_of 1 5 3 > "$meta"
   refused "$meta: malformed .meta: entry 2 (block 3) is out of order" $plugin overlay="$ov"
   meta_of 1 5 5 > "$meta"

@@ -6,7 +6,6 @@
 
 #include "error.h"
 #include "format.h"
-#include "overlay_meta.h"
 #include "snapshot.h"
 #include "util.h"
 
@@ -26,25 +25,32 @@ bool looks_like_snapshot(const std::string &path) {
 
 }  // namespace
 
-std::optional<uint64_t> check_base_record(const std::string &overlay, const std::string &file, bool force) {
+std::optional<hexz::BaseRecord> snapshot_record(const std::string &file) {
   if (file.empty() || !looks_like_snapshot(file)) return std::nullopt;
   auto snap = hexz::Snapshot::open(file);
-  hexz::BaseRecord now;
-  now.uuid = snap->uuid();
-  now.path = hexz::absolute_path(file);
-  now.disk_size = snap->stream_size(hexz::StreamId::DISK);
+  hexz::BaseRecord r;
+  r.uuid = snap->uuid();
+  r.path = hexz::absolute_path(file);
+  r.disk_size = snap->stream_size(hexz::StreamId::DISK);
+  return r;
+}
 
+void check_base_record(const std::string &overlay, const hexz::BaseRecord &now, bool force) {
   const std::string base_path = hexz::default_base_path(overlay);
   auto old = hexz::read_base_record(base_path);
   if (old && old->uuid != now.uuid && !force)
     throw hexz::Error(base_path + ": overlay " + overlay + " was written on top of snapshot " +
-                          hexz::uuid_to_string(old->uuid) + " (" + old->path + "), but " + file + " is snapshot " +
-                          hexz::uuid_to_string(now.uuid) +
+                          hexz::uuid_to_string(old->uuid) + " (" + old->path + "), but " + now.path +
+                          " is snapshot " + hexz::uuid_to_string(now.uuid) +
                           "; refusing to reopen it on a different base (force=true overrides)",
                       EINVAL);
+}
+
+void update_base_record(const std::string &overlay, const hexz::BaseRecord &now) {
+  const std::string base_path = hexz::default_base_path(overlay);
+  auto old = hexz::read_base_record(base_path);
   if (!old || old->uuid != now.uuid || old->path != now.path || old->disk_size != now.disk_size)
     hexz::write_base_record(base_path, now);
-  return now.disk_size;
 }
 
 }  // namespace hexz_cow

@@ -2,18 +2,23 @@
 // overlay sits on, so that tools find it by themselves and so that an overlay
 // is never silently reopened on top of another snapshot.
 #pragma once
-#include <cstdint>
 #include <optional>
 #include <string>
 
+#include "overlay_meta.h"
+
 namespace hexz_cow {
 
-// If FILE (the plugin's file= parameter) is a hexz snapshot, checks the base
-// record beside OVERLAY against it and (re)writes the record when it is
-// missing or out of date.  A record naming another snapshot UUID is refused
-// unless FORCE.  Returns the snapshot's disk size, or nullopt when FILE is
-// not a hexz snapshot (the filter then sits on some other plugin and no
-// record is kept).  Throws hexz::Error naming the file at fault.
-std::optional<uint64_t> check_base_record(const std::string &overlay, const std::string &file, bool force);
+// The record describing FILE (the plugin's file= parameter) if it is a hexz
+// snapshot, or nullopt when it is not one (the filter then sits on some other
+// plugin and no record is kept).  Throws hexz::Error for a damaged snapshot.
+std::optional<hexz::BaseRecord> snapshot_record(const std::string &file);
+
+// Refuses (hexz::Error naming the .base file) to reopen OVERLAY on the
+// snapshot NOW when its existing record names another UUID, unless FORCE.
+void check_base_record(const std::string &overlay, const hexz::BaseRecord &now, bool force);
+
+// Writes the record beside OVERLAY when it is missing or out of date.
+void update_base_record(const std::string &overlay, const hexz::BaseRecord &now);
 
 }  // namespace hexz_cow

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nbdkit-filter.h>
@@ -102,8 +103,16 @@ int cow_get_ready(int) {
     hexz_cow::CowConfig cfg;
     cfg.overlay = overlay_path;
     cfg.meta = meta_path;
-    if (!overlay_path.empty()) cfg.expected_size = hexz_cow::check_base_record(overlay_path, plugin_file, force);
+    // Check everything before writing the record: a refused start leaves
+    // .meta and .base as they were.
+    std::optional<hexz::BaseRecord> base;
+    if (!overlay_path.empty()) base = hexz_cow::snapshot_record(plugin_file);
+    if (base) {
+      hexz_cow::check_base_record(overlay_path, *base, force);
+      cfg.expected_size = base->disk_size;
+    }
     cow = std::make_unique<Cow>(cfg);
+    if (base) hexz_cow::update_base_record(overlay_path, *base);
   });
 }
 
