@@ -14,6 +14,8 @@ head -c 3000007 /dev/urandom > "$tmp/mem.img"
 seq 1 200000 >> "$tmp/mem.img"
 
 export tmp
+# In sanitizer builds $NBDKIT preloads ASan, which --run passes on to its
+# commands; qemu-img's coroutines hang under it, so it runs without.
 copy_and_compare() {  # copy_and_compare SNAPSHOT [plugin params...]
   local st=$1
   shift
@@ -22,7 +24,7 @@ copy_and_compare() {  # copy_and_compare SNAPSHOT [plugin params...]
     nbdcopy "$uri" "$tmp/out.img" &&
     nbdcopy --connections=4 --requests=16 "nbd+unix:///disk?socket=$unixsocket" "$tmp/out4.img" &&
     nbdcopy "nbd+unix:///memory?socket=$unixsocket" "$tmp/mem.out" &&
-    qemu-img convert -f raw -O raw "$uri" "$tmp/qemu.img"
+    env -u LD_PRELOAD qemu-img convert -f raw -O raw "$uri" "$tmp/qemu.img"
   ' || fail "$st $*: copying failed"
   cmp "$tmp/disk.img" "$tmp/out.img" || fail "$st $*: nbdcopy disk differs"
   cmp "$tmp/disk.img" "$tmp/out4.img" || fail "$st $*: nbdcopy --connections=4 differs"
