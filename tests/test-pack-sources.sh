@@ -5,7 +5,8 @@
 source "$srcdir/functions.sh"
 requires qemu-img qemu-nbd nbdkit mkfs.ext4
 
-json_field() { sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p" "$1" | head -1; }
+# json_field FILE KEY: KEY of the disk stream in hexz-info --json output.
+json_field() { /usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["streams"]["disk"][sys.argv[2]])' "$1" "$2"; }
 
 # A sparse file: 64 MiB with data in two places only.
 truncate -s 64M "$tmp/sparse.img"

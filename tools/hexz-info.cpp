@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "format.h"
+#include "json.h"
 #include "options.h"
 #include "snapshot.h"
 
@@ -68,27 +69,6 @@ StreamStats stats_of(const Snapshot &s, StreamId id, std::set<uint64_t> &seen_of
     }
   }
   return st;
-}
-
-std::string json_escape(const std::string &s) {
-  std::string o;
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': o += "\\\""; break;
-      case '\\': o += "\\\\"; break;
-      case '\n': o += "\\n"; break;
-      case '\t': o += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char b[8];
-          snprintf(b, sizeof b, "\\u%04x", c);
-          o += b;
-        } else {
-          o += char(c);
-        }
-    }
-  }
-  return o;
 }
 
 std::string time_string(uint64_t t) {
@@ -160,44 +140,46 @@ int main(int argc, char **argv) {
     if (do_verify) damage = verify(*s);
 
     if (json) {
-      printf("{\n  \"file\": \"%s\",\n", json_escape(path).c_str());
-      printf("  \"version\": \"%u.%u\",\n", h.version_major, h.version_minor);
-      printf("  \"uuid\": \"%s\",\n", uuid_to_string(h.uuid).c_str());
-      printf("  \"created\": %llu,\n", (unsigned long long)h.created);
-      printf("  \"block_size\": %u,\n", h.block_size);
-      printf("  \"file_size\": %llu,\n", (unsigned long long)h.file_size);
+      Json j;
+      j.begin_object();
+      j.key("file").value(path);
+      j.key("version").value(std::to_string(h.version_major) + "." + std::to_string(h.version_minor));
+      j.key("uuid").value(uuid_to_string(h.uuid));
+      j.key("created").value(h.created);
+      j.key("block_size").value(uint64_t(h.block_size));
+      j.key("file_size").value(h.file_size);
+      j.key("parent");
       if (s->parent_ref())
-        printf("  \"parent\": {\"uuid\": \"%s\", \"path\": \"%s\"},\n",
-               uuid_to_string(s->parent_ref()->uuid).c_str(), json_escape(s->parent_ref()->path).c_str());
+        j.begin_object()
+            .key("uuid").value(uuid_to_string(s->parent_ref()->uuid))
+            .key("path").value(s->parent_ref()->path)
+            .end_object();
       else
-        printf("  \"parent\": null,\n");
-      printf("  \"metadata\": {");
-      for (size_t i = 0; i < s->metadata().size(); i++)
-        printf("%s\"%s\": \"%s\"", i ? ", " : "", json_escape(s->metadata()[i].first).c_str(),
-               json_escape(s->metadata()[i].second).c_str());
-      printf("},\n  \"streams\": {");
-      bool first = true;
+        j.null_value();
+      j.key("metadata").begin_object();
+      for (auto &[k, v] : s->metadata()) j.key(k).value(v);
+      j.end_object();
+      j.key("streams").begin_object();
       for (unsigned k = 0; k < NUM_STREAMS; k++) {
-        if (!st[k].present) continue;
         const StreamStats &x = st[k];
-        printf("%s\n    \"%s\": {\"size\": %llu, \"blocks\": %llu, \"data_blocks\": %llu, \"zero_blocks\": %llu, "
-               "\"parent_blocks\": %llu, \"unique_blocks\": %llu, \"stored_bytes\": %llu, \"dedup_blocks\": %llu, "
-               "\"dedup_saved_bytes\": %llu, \"raw_blocks\": %llu, \"lz4_blocks\": %llu, \"zstd_blocks\": %llu}",
-               first ? "" : ",", stream_name(StreamId(k)), (unsigned long long)x.size, (unsigned long long)x.blocks,
-               (unsigned long long)x.data, (unsigned long long)x.zero, (unsigned long long)x.parent,
-               (unsigned long long)x.unique, (unsigned long long)x.stored, (unsigned long long)x.dedup_blocks,
-               (unsigned long long)x.dedup_saved, (unsigned long long)x.by_method[0],
-               (unsigned long long)x.by_method[1], (unsigned long long)x.by_method[2]);
-        first = false;
+        if (!x.present) continue;
+        j.key(stream_name(StreamId(k))).begin_object();
+        j.key("size").value(x.size).key("blocks").value(x.blocks);
+        j.key("data_blocks").value(x.data).key("zero_blocks").value(x.zero).key("parent_blocks").value(x.parent);
+        j.key("unique_blocks").value(x.unique).key("stored_bytes").value(x.stored);
+        j.key("dedup_blocks").value(x.dedup_blocks).key("dedup_saved_bytes").value(x.dedup_saved);
+        j.key("raw_blocks").value(x.by_method[0]).key("lz4_blocks").value(x.by_method[1]);
+        j.key("zstd_blocks").value(x.by_method[2]);
+        j.end_object();
       }
-      printf("%s}", first ? "" : "\n  ");
+      j.end_object();
       if (do_verify) {
-        printf(",\n  \"verify\": {\"ok\": %s, \"errors\": [", damage.empty() ? "true" : "false");
-        for (size_t i = 0; i < damage.size(); i++)
-          printf("%s\"%s\"", i ? ", " : "", json_escape(damage[i]).c_str());
-        printf("]}");
+        j.key("verify").begin_object().key("ok").value(damage.empty()).key("errors").begin_array();
+        for (auto &d : damage) j.value(d);
+        j.end_array().end_object();
       }
-      printf("\n}\n");
+      j.end_object();
+      printf("%s\n", j.str().c_str());
     } else {
       printf("File: %s\n", path.c_str());
       printf("Format version: %u.%u\n", h.version_major, h.version_minor);

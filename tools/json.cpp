@@ -74,6 +74,11 @@ Json &Json::value(uint64_t v) {
   out_ += std::to_string(v);
   return *this;
 }
+Json &Json::null_value() {
+  sep();
+  out_ += "null";
+  return *this;
+}
 Json &Json::value(bool v) {
   sep();
   out_ += v ? "true" : "false";

@@ -21,6 +21,7 @@ class Json {
   Json &value(const char *s) { return value(std::string(s)); }
   Json &value(uint64_t v);
   Json &value(bool v);
+  Json &null_value();
   const std::string &str() const { return out_; }
 
  private:
