@@ -49,7 +49,7 @@ for method in zstd lz4 none; do
   cp "$tmp/good.st" "$tmp/bad.st"
   flip "$tmp/bad.st" $((4096 + 1000))
   for args in "" cache-size=0; do
-    $NBDKIT -U - -f -v "$HEXZ_PLUGIN" file="$tmp/bad.st" $args \
+    $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/bad.st" $args \
       --run 'SOCK=$unixsocket nbdsh -c "exec(open(\"$tmp/check.py\").read())"' > "$tmp/out" 2> "$tmp/err" ||
       fail "$method $args: $(cat "$tmp/out" "$tmp/err")"
     grep -qx ok "$tmp/out" || fail "$method $args: $(cat "$tmp/out")"
