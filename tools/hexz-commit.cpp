@@ -310,28 +310,12 @@ int main(int argc, char **argv) {
         case OPT_FLATTEN: a.flatten = optarg; break;
         case OPT_MEMORY: a.memory = optarg; break;
         case 'c': a.wo.method = parse_method(optarg); break;
-        case 'l': {
-          char *end;
-          long v = strtol(optarg, &end, 10);
-          if (*end || v < 1 || v > 22) usage_error(PROG, std::string("invalid level '") + optarg + "' (1 to 22)");
-          a.wo.level = int(v);
+        case 'l':
+          a.wo.level = parse_level(PROG, optarg);
           a.level_set = true;
           break;
-        }
-        case 'b': {
-          uint64_t bs = parse_size(optarg, "block size");
-          if (!valid_block_size(bs))
-            usage_error(PROG, std::string("block size '") + optarg + "' is not a power of two from 4K to 1M");
-          a.block_size = uint32_t(bs);
-          break;
-        }
-        case 'j': {
-          char *end;
-          long v = strtol(optarg, &end, 10);
-          if (*end || v < 1 || v > 1024) usage_error(PROG, std::string("invalid thread count '") + optarg + "'");
-          a.threads = unsigned(v);
-          break;
-        }
+        case 'b': a.block_size = parse_block_size(PROG, optarg); break;
+        case 'j': a.threads = parse_threads(PROG, optarg); break;
         case 'm': a.message = optarg; break;
         case OPT_REMOVE: a.remove_overlay = true; break;
         case OPT_FORCE: a.force = true; break;

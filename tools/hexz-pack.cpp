@@ -61,28 +61,12 @@ int main(int argc, char **argv) {
     while ((c = getopt_long(argc, argv, "c:l:b:j:m:phV", longopts, nullptr)) != -1) {
       switch (c) {
         case 'c': wo.method = parse_method(optarg); break;
-        case 'l': {
-          char *end;
-          long v = strtol(optarg, &end, 10);
-          if (*end || v < 1 || v > 22) usage_error(PROG, std::string("invalid level '") + optarg + "' (1 to 22)");
-          wo.level = int(v);
+        case 'l':
+          wo.level = parse_level(PROG, optarg);
           level_set = true;
           break;
-        }
-        case 'b': {
-          uint64_t bs = parse_size(optarg, "block size");
-          if (!valid_block_size(bs))
-            usage_error(PROG, std::string("block size '") + optarg + "' is not a power of two from 4K to 1M");
-          wo.block_size = uint32_t(bs);
-          break;
-        }
-        case 'j': {
-          char *end;
-          long v = strtol(optarg, &end, 10);
-          if (*end || v < 1 || v > 1024) usage_error(PROG, std::string("invalid thread count '") + optarg + "'");
-          threads = unsigned(v);
-          break;
-        }
+        case 'b': wo.block_size = parse_block_size(PROG, optarg); break;
+        case 'j': threads = parse_threads(PROG, optarg); break;
         case OPT_MEMORY: memory = optarg; break;
         case 'm': message = optarg; break;
         case 'p': progress = true; break;

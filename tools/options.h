@@ -1,6 +1,7 @@
 // Shared command-line conventions of the hexz tools: --help/--version output
 // and exit codes.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace hexz {
@@ -12,5 +13,11 @@ enum ExitCode { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2 };
 void print_version(const char *program);
 // Prints "PROGRAM: MSG\nTry 'PROGRAM --help' for more information." and exits 2.
 [[noreturn]] void usage_error(const char *program, const std::string &msg);
+
+// Option values shared by hexz-pack and hexz-commit; each exits with a usage
+// error naming the bad value.
+int parse_level(const char *program, const char *arg);             // -l: 1 to 22
+uint32_t parse_block_size(const char *program, const char *arg);   // -b: 4K to 1M, power of two
+unsigned parse_threads(const char *program, const char *arg);      // -j: 1 to 1024
 
 }  // namespace hexz
