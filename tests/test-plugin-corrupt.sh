@@ -79,7 +79,11 @@ expect_startup_error "$tmp/empty.st" "not a valid hexz snapshot"
 cp "$tmp/good.st" "$tmp/index.st"
 flip "$tmp/index.st" $((size - 3))
 expect_startup_error "$tmp/index.st" "checksum"
-if $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/nonexistent.st" --run true 2> "$tmp/err"; then
-  fail "started on a missing file"
+# (Not under ASan: there nbdkit's exit after this failure deadlocks in
+# p11-kit's destructor, in freelocale, outside hexz.)
+if [ -z "${HEXZ_ASAN_PRELOAD:-}" ]; then
+  if $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/nonexistent.st" --run true 2> "$tmp/err"; then
+    fail "started on a missing file"
+  fi
+  grep -q "nonexistent.st" "$tmp/err" || fail "missing file: unclear error: $(cat "$tmp/err")"
 fi
-grep -q "nonexistent.st" "$tmp/err" || fail "missing file: unclear error: $(cat "$tmp/err")"
