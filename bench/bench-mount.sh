@@ -7,29 +7,27 @@
 # of RUNS runs and the ratio hexz-mount / nbdfuse (target: >= 1).  Not run by
 # make check.
 #
-# Usage: bench/bench-mount.sh [BUILD_DIR]   (default: the current directory)
-# Environment: BENCH_DIR (work files, kept between runs, default
-# /var/tmp/hexz-bench-mount), BENCH_SIZE_MB (default 512), RUNS (default 5),
-# RAND_MB (MiB read at random per run, default 48).
-set -euo pipefail
-export PATH=/usr/bin:/usr/sbin:$PATH LC_ALL=C
-
-build=$(cd "${1:-.}" && pwd)
-plugin=$build/plugins/hexz/.libs/nbdkit-hexz-plugin.so
-pack=$build/tools/hexz-pack
-mount=$build/tools/hexz-mount
-unmount=$build/tools/hexz-unmount
+# Usage: BUILD=BUILD_DIR bench/bench-mount.sh   (see bench/README.md)
+# Environment: BENCH_SIZE_MB (size of the image, default 512), RUNS
+# (default 5), RAND_MB (MiB read at random per run, default 48); work files
+# are kept in $BENCH_DIR/mount between runs.
+: "${RUNS:=5}"
+source "$(dirname "$0")/bench-lib.sh"
+export LC_ALL=C
+plugin=$HEXZ_PLUGIN
+pack=$BUILD/tools/hexz-pack
+mount=$BUILD/tools/hexz-mount
+unmount=$BUILD/tools/hexz-unmount
 for f in "$plugin" "$pack" "$mount" "$unmount"; do
-  [ -e "$f" ] || { echo "$0: $f not found: pass the build directory" >&2; exit 1; }
+  [ -e "$f" ] || { echo "$0: $f not found: build first (BUILD=$BUILD)" >&2; exit 1; }
 done
 for c in nbdkit nbdfuse fusermount3 fio mkfs.ext4 python3; do
   command -v $c >/dev/null || { echo "$0: $c is not installed" >&2; exit 1; }
 done
-export HEXZ_PLUGIN=$plugin
 
-dir=${BENCH_DIR:-/var/tmp/hexz-bench-mount}
+dir=$BENCH_DIR/mount
 size_mb=${BENCH_SIZE_MB:-512}
-runs=${RUNS:-5}
+runs=$RUNS
 rand_mb=${RAND_MB:-48}
 mkdir -p "$dir/mnt"
 mnt=$dir/mnt
@@ -45,18 +43,7 @@ trap cleanup EXIT
 
 # --- Image ------------------------------------------------------------------
 img=$dir/disk-${size_mb}M.img
-if [ ! -s "$img" ]; then
-  echo "== building a dense ext4 image of about $size_mb MiB from /usr" >&2
-  rm -rf "$dir/tree"
-  mkdir -p "$dir/tree"
-  budget=$((size_mb * 1024 * 1024 * 80 / 100))
-  (tar -C / -cf - usr/bin usr/share usr/include usr/lib 2>/dev/null || true) |
-    head -c $budget | (tar -C "$dir/tree" -xf - 2>/dev/null || true)
-  truncate -s "${size_mb}M" "$img.tmp"
-  mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$dir/tree" "$img.tmp"
-  mv "$img.tmp" "$img"
-  rm -rf "$dir/tree"
-fi
+DENSE_MB=$size_mb dense_image "$img"
 st=$dir/disk-${size_mb}M.st
 if [ ! -s "$st" ] || [ "$st" -ot "$pack" ]; then
   echo "== hexz-pack" >&2
@@ -114,8 +101,6 @@ rand_read() {
   rate $((per_job * 4 * 1024 * 1024)) "$t0"
 }
 
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
-
 declare -A res
 for tool in hexz nbdfuse; do res[$tool-seq]=""; res[$tool-rand]=""; done
 for ((r = 1; r <= runs; r++)); do
@@ -133,5 +118,5 @@ for t in seq rand; do
   h=$(median ${res[hexz-$t]})
   n=$(median ${res[nbdfuse-$t]})
   name=$([ $t = seq ] && echo "sequential read MB/s" || echo "random 4K read MB/s")
-  printf '%-22s %12s %12s %8s\n' "$name" "$h" "$n" "$(python3 -c "print('%.2f' % ($h / $n))")"
+  printf '%-22s %12s %12s %8s\n' "$name" "$h" "$n" "$(ratio "$h" "$n")"
 done
