@@ -1,6 +1,7 @@
 #include "source.h"
 
 #include <cerrno>
+#include <deque>
 #include <fcntl.h>
 #include <libnbd.h>
 #include <linux/fs.h>
@@ -89,17 +90,40 @@ class NbdSource : public Source {
   }
   const std::string &name() const override { return name_; }
   uint64_t size() const override { return size_; }
+  // A large read goes out as several requests in flight at once, so that
+  // the server works on them in parallel (nbdkit hexz decodes each in its
+  // own worker thread) rather than one request at a time.
   void pread(void *buf, size_t len, uint64_t off) override {
-    // NBD servers limit request sizes (32 MiB is the common maximum).
-    constexpr size_t MAX_REQ = 32 << 20;
+    constexpr size_t CHUNK = 1 << 20;
+    constexpr size_t MAX_IN_FLIGHT = 8;
     auto *p = static_cast<char *>(buf);
-    while (len > 0) {
-      size_t n = len < MAX_REQ ? len : MAX_REQ;
-      if (nbd_pread(h_, p, n, off, 0) != 0) throw Error(name_ + ": read: " + nbd_get_error(), EIO);
+    std::deque<int64_t> cookies;
+    std::string error;
+    // Every issued request must complete before BUF may be given back, so
+    // after an error the ones in flight are still waited for.
+    auto wait_oldest = [&] {
+      int64_t c = cookies.front();
+      int r;
+      while ((r = nbd_aio_command_completed(h_, uint64_t(c))) == 0)
+        if (nbd_poll(h_, -1) == -1) break;
+      if (r != 1 && error.empty()) error = nbd_get_error() ? nbd_get_error() : "request failed";
+      cookies.pop_front();
+    };
+    while (len > 0 && error.empty()) {
+      size_t n = len < CHUNK ? len : CHUNK;
+      int64_t c = nbd_aio_pread(h_, p, n, off, NBD_NULL_COMPLETION, 0);
+      if (c == -1) {
+        error = nbd_get_error();
+        break;
+      }
+      cookies.push_back(c);
       p += n;
       off += n;
       len -= n;
+      if (cookies.size() >= MAX_IN_FLIGHT) wait_oldest();
     }
+    while (!cookies.empty()) wait_oldest();
+    if (!error.empty()) throw Error(name_ + ": read: " + error, EIO);
   }
   void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {
     if (!can_status_) return Source::extents(off, len, fn);
