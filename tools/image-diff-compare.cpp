@@ -14,10 +14,12 @@ namespace hexz {
 namespace {
 
 constexpr uint64_t BS = OVERLAY_BLOCK;
-// 2 MiB requests, 8 of them in flight per side: large enough that request
-// overhead vanishes, small enough to stay below every server's request limit.
-constexpr uint64_t CHUNK_BLOCKS = 512;
-constexpr unsigned WINDOW = 8;
+// 512 KiB requests, 4 of them in flight per side: large enough that request
+// overhead vanishes, and small enough that the 4 MiB being compared stay in
+// the CPU's caches between the socket copy and the comparison (2 MiB x 8
+// made every path 30-45% slower on a 2-core EPYC).
+constexpr uint64_t CHUNK_BLOCKS = 128;
+constexpr unsigned WINDOW = 4;
 constexpr uint64_t INF = UINT64_MAX;
 
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;  // [first, end) block ranges
