@@ -34,7 +34,7 @@ static void help() {
       "hexz-diff: show what an overlay changed, down to the files\n"
       "\n"
       "Usage: hexz-diff OVERLAY [--blocks | --files] [--base SNAPSHOT] [--meta PATH] [--json]\n"
-      "       hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st]   (image mode)\n"
+      "       hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st]   (image mode, below)\n"
       "\n"
       "Options:\n"
       "      --blocks          overlay statistics\n"
@@ -44,8 +44,8 @@ static void help() {
       "      --json            print the same facts as JSON\n"
       "  -h, --help            show this help\n"
       "  -V, --version         show the version\n"
-      "\n"
-      "Exit status: 0 success, 1 error, 2 usage error.\n");
+      "\n");
+  image_diff_help();
 }
 
 // Image mode (the contract with image-diff.cpp): an argument "-b", a short

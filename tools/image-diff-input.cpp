@@ -48,7 +48,7 @@ void connect_source(ImageInput &in, struct nbd_handle *h, const std::string &nam
 
 }  // namespace
 
-std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool via_nbdkit) {
+std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool direct) {
   auto in = std::make_unique<ImageInput>();
   in->spec = spec;
   const std::string what = std::string(role) + " " + spec;
@@ -84,7 +84,7 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
                 EINVAL);
   } else {
     in->kind = "raw image";
-    if (!via_nbdkit) {
+    if (direct) {
       in->source = open_file_source(spec);
       return in;
     }

@@ -39,6 +39,6 @@ struct ImageInput {
 
 // Opens SPEC; ROLE ("BASE", "MODIFIED") names it in error messages.  Throws
 // Error saying what SPEC is and why it cannot be read.
-std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool via_nbdkit = false);
+std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool direct = false);
 
 }  // namespace hexz

@@ -29,11 +29,13 @@ namespace {
 
 const char *const PROG = "hexz-diff";
 
-void help() {
+}  // namespace
+
+void image_diff_help() {
   printf(
       "hexz-diff -b: compare two disk images\n"
       "\n"
-      "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-p]\n"
+      "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-p] [--direct]\n"
       "       hexz-diff --files -b BASE MODIFIED [--times] [--uids] [--xattrs]\n"
       "                 [--checksum[=md5|sha256]] [--csv|--json]\n"
       "\n"
@@ -49,8 +51,8 @@ void help() {
       "  --allow-grow          accept a MODIFIED larger than BASE (with -O st); BASE's\n"
       "                        missing bytes compare as zeroes\n"
       "  -p, --progress        show a progress bar on stderr\n"
-      "      --via-nbdkit      read raw images through nbdkit's file plugin, like the\n"
-      "                        other inputs (same bytes, slower: two more copies)\n"
+      "      --direct          read raw images in-process (pread, SEEK_DATA) instead\n"
+      "                        of through nbdkit's file plugin (same bytes, faster)\n"
       "\n"
       "File mode (--files) lists added (+), removed (-) and changed (=) files of every\n"
       "filesystem on the two disks, in virt-diff's format:\n"
@@ -69,12 +71,14 @@ void help() {
       "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
+namespace {
+
 enum class OutKind { OVERLAY, ST };
 
 struct Options {
   std::string base;
   OutKind out = OutKind::OVERLAY;
-  bool allow_grow = false, progress = false, files = false, via_nbdkit = false;
+  bool allow_grow = false, progress = false, files = false, direct = false;
   FileDiffOptions fo;
 };
 
@@ -215,7 +219,7 @@ int image_diff_main(int argc, char **argv) {
     OPT_JSON,
     OPT_DIR_LINKS,
     OPT_DIR_TIMES,
-    OPT_VIA_NBDKIT,
+    OPT_DIRECT,
   };
   static const struct option longopts[] = {
       {"output-format", required_argument, nullptr, 'O'},
@@ -231,7 +235,7 @@ int image_diff_main(int argc, char **argv) {
       {"json", no_argument, nullptr, OPT_JSON},
       {"dir-links", no_argument, nullptr, OPT_DIR_LINKS},
       {"dir-times", no_argument, nullptr, OPT_DIR_TIMES},
-      {"via-nbdkit", no_argument, nullptr, OPT_VIA_NBDKIT},
+      {"direct", no_argument, nullptr, OPT_DIRECT},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0}};
@@ -264,8 +268,8 @@ int image_diff_main(int argc, char **argv) {
       case OPT_JSON: o.fo.json = true; break;
       case OPT_DIR_LINKS: o.fo.dir_links = true; break;
       case OPT_DIR_TIMES: o.fo.dir_times = true; break;
-      case OPT_VIA_NBDKIT: o.via_nbdkit = true; break;
-      case 'h': help(); return EXIT_OK;
+      case OPT_DIRECT: o.direct = true; break;
+      case 'h': image_diff_help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: usage_error(PROG, "unknown option");
     }
@@ -280,8 +284,8 @@ int image_diff_main(int argc, char **argv) {
   remove_temp_files_on_signals();
   try {
     if (!o.files) check_output_path(argv[optind + 1], o, modified);
-    auto base = open_image_input(o.base, "BASE", o.via_nbdkit);
-    auto mod = open_image_input(modified, "MODIFIED", o.via_nbdkit);
+    auto base = open_image_input(o.base, "BASE", o.direct);
+    auto mod = open_image_input(modified, "MODIFIED", o.direct);
     // Files are compared whatever the disk sizes; blocks only as allowed.
     if (o.files) return files_diff(*base, *mod, o.fo);
     check_sizes(o, *base, *mod);

@@ -6,3 +6,6 @@
 #pragma once
 
 int image_diff_main(int argc, char **argv);
+
+// Prints the image mode's part of hexz-diff --help.
+void image_diff_help();
