@@ -80,3 +80,14 @@ make_tree() {
   seq 1 50000 > "$1/data/numbers.txt"
   ln -s ../etc/services "$1/data/link"
 }
+
+# damaged_snapshots GOOD.st: copies of a good snapshot that every reader
+# must refuse when opening them: $tmp/trunc.st (one byte short),
+# $tmp/short.st (its first 1000 bytes) and $tmp/garbage.st (random bytes).
+damaged_snapshots() {
+  local size
+  size=$(stat -c %s "$1")
+  head -c $((size - 1)) "$1" > "$tmp/trunc.st"
+  head -c 1000 "$1" > "$tmp/short.st"
+  head -c 100000 /dev/urandom > "$tmp/garbage.st"
+}

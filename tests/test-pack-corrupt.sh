@@ -20,12 +20,10 @@ expect_error() {  # expect_error FILE PATTERN [hexz-info options]
 }
 
 size=$(stat -c %s "$tmp/good.st")
-head -c $((size - 1)) "$tmp/good.st" > "$tmp/trunc.st"
+damaged_snapshots "$tmp/good.st"
 expect_error "$tmp/trunc.st" "truncated"
-head -c 1000 "$tmp/good.st" > "$tmp/short.st"
 expect_error "$tmp/short.st" "truncated"
-head -c 100000 /dev/urandom > "$tmp/random.st"
-expect_error "$tmp/random.st" "bad magic"
+expect_error "$tmp/garbage.st" "bad magic"
 : > "$tmp/empty.st"
 expect_error "$tmp/empty.st" "truncated"
 expect_error "$tmp/nonexistent.st" "No such file"

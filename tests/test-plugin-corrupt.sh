@@ -67,11 +67,9 @@ expect_startup_error() {  # expect_startup_error FILE PATTERN
   grep -q -- "$2" "$tmp/err" || fail "$1: expected '$2' in: $(cat "$tmp/err")"
 }
 size=$(stat -c %s "$tmp/good.st")
-head -c $((size - 1)) "$tmp/good.st" > "$tmp/trunc.st"
+damaged_snapshots "$tmp/good.st"
 expect_startup_error "$tmp/trunc.st" "truncated"
-head -c 2000 "$tmp/good.st" > "$tmp/short.st"
 expect_startup_error "$tmp/short.st" "truncated"
-head -c 100000 /dev/urandom > "$tmp/garbage.st"
 expect_startup_error "$tmp/garbage.st" "not a valid hexz snapshot"
 : > "$tmp/empty.st"
 expect_startup_error "$tmp/empty.st" "not a valid hexz snapshot"
