@@ -22,10 +22,14 @@ void encode_block(const void *data, size_t len, Method method, int level, Encode
   out.kind = BlockKind::DATA;
   out.checksum = checksum(data, len);
   if (method != Method::RAW) {
-    out.stored.resize(compress_bound(len));
-    size_t n = compress_block(method, level, data, len, out.stored.data());
+    // Compress into this thread's scratch buffer and keep only the bytes
+    // produced: resizing OUT.stored to the bound would zero-fill more than
+    // a block per block (3% of a pack's CPU).
+    thread_local std::vector<unsigned char> scratch;
+    if (scratch.size() < compress_bound(len)) scratch.resize(compress_bound(len));
+    size_t n = compress_block(method, level, data, len, scratch.data());
     if (n < len) {
-      out.stored.resize(n);
+      out.stored.assign(scratch.data(), scratch.data() + n);
       out.method = method;
       return;
     }
