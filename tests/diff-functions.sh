@@ -48,10 +48,3 @@ changed_blocks() { changed_units "$1" "$2" 4096; }
 changed_units() {
   { cmp -l "$1" "$2" || true; } | awk -v u="$3" '{ print int(($1 - 1) / u) }' | uniq
 }
-
-# requires_built FILE...: skip unless the plugin/filter under test exist.
-requires_built() {
-  for f in "$@"; do
-    [ -e "$f" ] || { echo "$0: SKIP: $f is not built"; exit $SKIP; }
-  done
-}
