@@ -10,7 +10,7 @@ PACKAGES=(
   libfuse3-dev fuse3 libcriterion-dev libext2fs-dev comerr-dev libtsk-dev libssl-dev
   # tests and the sample
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
-  mtools dosfstools ntfs-3g fdisk nbd-client zstd lz4
+  mtools dosfstools ntfs-3g genisoimage fdisk nbd-client zstd lz4
   # benchmarks
   fio hyperfine bc
 )

@@ -8,6 +8,8 @@ TESTS += test-diff-mbr.sh
 EXTRA_DIST += test-diff-mbr.sh
 TESTS += test-diff-malformed.sh
 EXTRA_DIST += test-diff-malformed.sh
+TESTS += test-diff-iso.sh
+EXTRA_DIST += test-diff-iso.sh
 
 # image diffs
 TESTS += test-imagediff-blocks.sh test-imagediff-errors.sh test-imagediff-files.sh

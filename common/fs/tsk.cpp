@@ -4,6 +4,7 @@
 // runs of its non-resident attributes (resident NTFS data lives in its MFT
 // record, which belongs to the $MFT area).  Filesystem-internal files ($MFT,
 // $FAT1, HFS+ catalog...) are named metadata areas, not files.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <tsk/libtsk.h>
@@ -154,6 +155,40 @@ void add_fat_reserved(Source &disk, FsMap &out) {
   add_extent(out.extents, out.part.start, bps * reserved, uint32_t(out.areas.size() - 1) | AREA);
 }
 
+// ISO 9660's system area, volume descriptors and path tables belong to no
+// file in TSK's view; name them from the primary volume descriptor
+// (ECMA-119 8.4), reading descriptors from sector 16 to the terminator.
+void add_iso_structures(Source &disk, FsMap &out) {
+  constexpr uint64_t SECTOR = 2048, FIRST = 16, MAX_DESCRIPTORS = 64;
+  unsigned char d[SECTOR];
+  uint64_t n = 0, table_size = 0, block = SECTOR;
+  uint32_t tables[4] = {};
+  while (n < MAX_DESCRIPTORS && (FIRST + n + 1) * SECTOR <= out.part.length) {
+    disk.pread(d, SECTOR, out.part.start + (FIRST + n) * SECTOR);
+    if (std::memcmp(d + 1, "CD001", 5) != 0) break;
+    n++;
+    if (d[0] == 255) break;  // set terminator
+    if (d[0] == 1) {         // primary volume descriptor
+      block = load_le16(d + 128);
+      table_size = load_le32(d + 132);
+      tables[0] = load_le32(d + 140);
+      tables[1] = load_le32(d + 144);
+      tables[2] = uint32_t(d[148]) << 24 | uint32_t(d[149]) << 16 | uint32_t(d[150]) << 8 | d[151];
+      tables[3] = uint32_t(d[152]) << 24 | uint32_t(d[153]) << 16 | uint32_t(d[154]) << 8 | d[155];
+    }
+  }
+  out.areas.push_back("system area and volume descriptors");
+  add_extent(out.extents, out.part.start, (FIRST + n) * SECTOR, uint32_t(out.areas.size() - 1) | AREA);
+  if (table_size == 0 || block < 512 || block > SECTOR) return;
+  out.areas.push_back("path tables");
+  const uint32_t owner = uint32_t(out.areas.size() - 1) | AREA;
+  for (uint32_t t : tables) {
+    uint64_t off = uint64_t(t) * block;
+    if (t != 0 && off < out.part.length) add_extent(out.extents, out.part.start + off,
+                                                    std::min<uint64_t>(table_size, out.part.length - off), owner);
+  }
+}
+
 }  // namespace
 
 void map_tsk(Source &disk, FsMap &out) {
@@ -184,6 +219,7 @@ void map_tsk(Source &disk, FsMap &out) {
   } else {
     try {
       if (out.type == "vfat" || out.type == "exfat") add_fat_reserved(disk, out);
+      if (out.type == "iso9660") add_iso_structures(disk, out);
       TskMapper(fs, out).run();
       out.status = FsStatus::OK;
     } catch (const std::exception &e) {
