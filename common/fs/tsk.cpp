@@ -173,8 +173,8 @@ void add_iso_structures(Source &disk, FsMap &out) {
       table_size = load_le32(d + 132);
       tables[0] = load_le32(d + 140);
       tables[1] = load_le32(d + 144);
-      tables[2] = uint32_t(d[148]) << 24 | uint32_t(d[149]) << 16 | uint32_t(d[150]) << 8 | d[151];
-      tables[3] = uint32_t(d[152]) << 24 | uint32_t(d[153]) << 16 | uint32_t(d[154]) << 8 | d[155];
+      tables[2] = load_be32(d + 148);
+      tables[3] = load_be32(d + 152);
     }
   }
   out.areas.push_back("system area and volume descriptors");
