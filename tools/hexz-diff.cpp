@@ -94,6 +94,15 @@ std::string status_name(fs::FsStatus s) {
   return "?";
 }
 
+// The JSON keys every form shares after "overlay" and the form's own file
+// key: whether .meta exists and how much the overlay holds.
+void json_counts(Json &j, bool meta_present, uint64_t total) {
+  j.key("meta_present").value(meta_present);
+  j.key("modified_blocks").value(total);
+  j.key("size_bytes").value(total * OVERLAY_BLOCK);
+  j.key("size").value(format_size(total * OVERLAY_BLOCK));
+}
+
 int run_files(const Options &o, const std::vector<uint64_t> &blocks, bool meta_present) {
   std::string base = o.base;
   if (base.empty()) {
@@ -165,8 +174,8 @@ int run_files(const Options &o, const std::vector<uint64_t> &blocks, bool meta_p
     uint64_t off = b * OVERLAY_BLOCK;
     for (auto [src, p] : {std::pair{before_src.get(), pb}, std::pair{after_src.get(), pa}}) {
       size_t n = off < src->size() ? size_t(std::min<uint64_t>(OVERLAY_BLOCK, src->size() - off)) : 0;
-      memset(p, 0, OVERLAY_BLOCK);
       if (n) src->pread(p, n, off);
+      memset(p + n, 0, OVERLAY_BLOCK - n);  // past the end of a shorter disk
     }
   };
   Resolution r = resolve_blocks(before, after, blocks, read_both);
@@ -177,10 +186,7 @@ int run_files(const Options &o, const std::vector<uint64_t> &blocks, bool meta_p
     j.begin_object();
     j.key("overlay").value(o.overlay);
     j.key("base").value(base);
-    j.key("meta_present").value(meta_present);
-    j.key("modified_blocks").value(total);
-    j.key("size_bytes").value(total * OVERLAY_BLOCK);
-    j.key("size").value(format_size(total * OVERLAY_BLOCK));
+    json_counts(j, meta_present, total);
     j.key("files_resolved").value(true);
     j.key("partition_table").value(after.table.scheme);
     j.key("partitions").begin_array();
@@ -338,10 +344,7 @@ int overlay_main(int argc, char **argv) {
     j.begin_object();
     j.key("overlay").value(o.overlay);
     j.key("meta").value(meta);
-    j.key("meta_present").value(meta_present);
-    j.key("modified_blocks").value(total);
-    j.key("size_bytes").value(bytes);
-    j.key("size").value(format_size(bytes));
+    json_counts(j, meta_present, total);
     j.end_object();
     puts(j.str().c_str());
   } else if (o.blocks) {
