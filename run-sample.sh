@@ -11,9 +11,12 @@ top=$(cd "$(dirname "$0")" && pwd)
 "$top/scripts/build.sh" "$top/build"
 
 # Run everything from the build tree (nothing installed).
-export PATH=/usr/bin:/usr/sbin:$top/build/tools:$PATH
-export HEXZ_PLUGIN=$top/build/plugins/hexz/.libs/nbdkit-hexz-plugin.so
-export HEXZ_COW_FILTER=$top/build/filters/hexz-cow/.libs/nbdkit-hexz-cow-filter.so
+# (PATH and the plugin/filter paths as build/run sets them).
+PATH=$("$top/build/run" printenv PATH)
+export PATH
+HEXZ_PLUGIN=$("$top/build/run" printenv HEXZ_PLUGIN)
+HEXZ_COW_FILTER=$("$top/build/run" printenv HEXZ_COW_FILTER)
+export HEXZ_PLUGIN HEXZ_COW_FILTER
 
 out=$top/sample-run
 rm -rf "$out"

@@ -15,7 +15,7 @@ source "$(dirname "$0")/bench-lib.sh"
 for c in sfdisk mkfs.ext4 debugfs nbdkit nbdsh bc; do
   command -v $c > /dev/null || { echo "$0: $c is not installed" >&2; exit 1; }
 done
-for f in "$BUILD/tools/hexz-diff" "$BUILD/tools/hexz-pack" "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER"; do
+for f in "$BUILD/tools/diff/hexz-diff" "$BUILD/tools/pack/hexz-pack" "$HEXZ_PLUGIN" "$HEXZ_COW_FILTER"; do
   [ -e "$f" ] || { echo "$0: $f not found: set BUILD to the build directory" >&2; exit 1; }
 done
 nblocks=${NBLOCKS:-50000}

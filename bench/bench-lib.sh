@@ -5,9 +5,11 @@
 set -euo pipefail
 bench_top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 : "${BUILD:=$bench_top/build}"
-export PATH=/usr/bin:/usr/sbin:$BUILD/tools:$PATH
-export HEXZ_PLUGIN=${HEXZ_PLUGIN:-$BUILD/plugins/hexz/.libs/nbdkit-hexz-plugin.so}
-export HEXZ_COW_FILTER=${HEXZ_COW_FILTER:-$BUILD/filters/hexz-cow/.libs/nbdkit-hexz-cow-filter.so}
+# The build's tools, plugin and filter, as its ./run script sets them.
+PATH=$("$BUILD/run" printenv PATH)
+export PATH
+export HEXZ_PLUGIN=${HEXZ_PLUGIN:-$("$BUILD/run" printenv HEXZ_PLUGIN)}
+export HEXZ_COW_FILTER=${HEXZ_COW_FILTER:-$("$BUILD/run" printenv HEXZ_COW_FILTER)}
 : "${BENCH_DIR:=${TMPDIR:-/tmp}/hexz-bench}"
 : "${RUNS:=3}"
 mkdir -p "$BENCH_DIR"

@@ -15,9 +15,9 @@
 source "$(dirname "$0")/bench-lib.sh"
 export LC_ALL=C
 plugin=$HEXZ_PLUGIN
-pack=$BUILD/tools/hexz-pack
-mount=$BUILD/tools/hexz-mount
-unmount=$BUILD/tools/hexz-unmount
+pack=$BUILD/tools/pack/hexz-pack
+mount=$BUILD/tools/mount/hexz-mount
+unmount=$BUILD/tools/mount/hexz-unmount
 for f in "$plugin" "$pack" "$mount" "$unmount"; do
   [ -e "$f" ] || { echo "$0: $f not found: build first (BUILD=$BUILD)" >&2; exit 1; }
 done

@@ -23,7 +23,7 @@ source "$(dirname "$0")/bench-lib.sh"
 for c in nbdkit qemu-nbd qemu-img nbdcopy nbdsh nbdinfo fio python3; do
   command -v $c >/dev/null || { echo "$0: $c is not installed" >&2; exit 1; }
 done
-pack=$BUILD/tools/hexz-pack
+pack=$BUILD/tools/pack/hexz-pack
 [ -e "$HEXZ_PLUGIN" ] && [ -e "$pack" ] || { echo "$0: build first (BUILD=$BUILD)" >&2; exit 1; }
 runtime=${FIO_RUNTIME:-8}
 dir=$BENCH_DIR/plugin

@@ -1,26 +1,35 @@
-# Unit tests of the core library and tests of hexz-pack/hexz-info.
+# Unit tests of the core libraries, and tests of hexz-pack and hexz-info.
 
-UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(CRITERION_CFLAGS)
-UNIT_LIBS = $(top_builddir)/common/libhexzcore.la $(CRITERION_LIBS)
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(WRITE_CPPFLAGS) $(CRITERION_CFLAGS)
+UNIT_LIBS = $(WRITE_LIBS) $(CRITERION_LIBS)
 
-check_PROGRAMS += unit-roundtrip unit-format unit-util unit-fuzz
-TESTS += unit-roundtrip unit-format unit-util unit-fuzz
-
-unit_roundtrip_SOURCES = unit-roundtrip.cpp unit-helpers.h
-unit_roundtrip_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_roundtrip_LDADD = $(UNIT_LIBS)
+UNIT_TESTS = \
+	unit-format \
+	unit-fuzz \
+	unit-roundtrip \
+	unit-util
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
 
 unit_format_SOURCES = unit-format.cpp unit-helpers.h
 unit_format_CPPFLAGS = $(UNIT_CPPFLAGS)
 unit_format_LDADD = $(UNIT_LIBS)
 
-unit_util_SOURCES = unit-util.cpp
-unit_util_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_util_LDADD = $(UNIT_LIBS)
-
 unit_fuzz_SOURCES = unit-fuzz.cpp unit-helpers.h
 unit_fuzz_CPPFLAGS = $(UNIT_CPPFLAGS)
 unit_fuzz_LDADD = $(UNIT_LIBS)
 
-TESTS += test-pack-tools.sh test-pack-sources.sh test-pack-corrupt.sh
-EXTRA_DIST += test-pack-tools.sh test-pack-sources.sh test-pack-corrupt.sh
+unit_roundtrip_SOURCES = unit-roundtrip.cpp unit-helpers.h
+unit_roundtrip_CPPFLAGS = $(UNIT_CPPFLAGS)
+unit_roundtrip_LDADD = $(UNIT_LIBS)
+
+unit_util_SOURCES = unit-util.cpp
+unit_util_CPPFLAGS = $(UNIT_CPPFLAGS)
+unit_util_LDADD = $(UNIT_LIBS)
+
+PACK_TESTS = \
+	test-pack-corrupt.sh \
+	test-pack-sources.sh \
+	test-pack-tools.sh
+TESTS += $(PACK_TESTS)
+EXTRA_DIST += $(PACK_TESTS)

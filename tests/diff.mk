@@ -1,16 +1,12 @@
-# Tests of diff.
-EXTRA_DIST += diff-functions.sh
-TESTS += test-diff-modes.sh
-EXTRA_DIST += test-diff-modes.sh
-TESTS += test-diff-ext4.sh
-EXTRA_DIST += test-diff-ext4.sh
-TESTS += test-diff-mbr.sh
-EXTRA_DIST += test-diff-mbr.sh
-TESTS += test-diff-malformed.sh
-EXTRA_DIST += test-diff-malformed.sh
-TESTS += test-diff-iso.sh
-EXTRA_DIST += test-diff-iso.sh
-
-# image diffs
-TESTS += test-imagediff-blocks.sh test-imagediff-errors.sh test-imagediff-files.sh
-EXTRA_DIST += test-imagediff-blocks.sh test-imagediff-errors.sh test-imagediff-files.sh
+# Tests of hexz-diff: overlay mode (test-diff-*) and image mode (test-imagediff-*).
+DIFF_TESTS = \
+	test-diff-ext4.sh \
+	test-diff-iso.sh \
+	test-diff-malformed.sh \
+	test-diff-mbr.sh \
+	test-diff-modes.sh \
+	test-imagediff-blocks.sh \
+	test-imagediff-errors.sh \
+	test-imagediff-files.sh
+TESTS += $(DIFF_TESTS)
+EXTRA_DIST += $(DIFF_TESTS) diff-functions.sh

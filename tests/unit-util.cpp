@@ -4,7 +4,7 @@
 #include <criterion/criterion.h>
 
 #include "error.h"
-#include "overlay_meta.h"
+#include "overlay-meta.h"
 #include "unit-helpers.h"
 #include "util.h"
 

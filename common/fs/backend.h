@@ -8,7 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "chunk_cache.h"
+#include "chunk-cache.h"
 #include "fsmap.h"
 
 namespace hexz::fs {

@@ -7,7 +7,7 @@
 #include <nbdkit-filter.h>
 
 #include "error.h"
-#include "overlay_meta.h"
+#include "overlay-meta.h"
 
 namespace hexz_cow {
 

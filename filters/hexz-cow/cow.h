@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "block_locks.h"
-#include "block_map.h"
-#include "overlay_file.h"
+#include "block-locks.h"
+#include "block-map.h"
+#include "overlay-file.h"
 
 struct nbdkit_next_ops;
 struct nbdkit_extents;

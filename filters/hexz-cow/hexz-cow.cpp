@@ -13,7 +13,7 @@
 
 #include <nbdkit-filter.h>
 
-#include "base_check.h"
+#include "base-check.h"
 #include "cow.h"
 #include "error.h"
 

@@ -1,7 +1,7 @@
 // nbdkit hexz plugin: serves the streams of a .st snapshot read-only.
 //
 // This file is only the glue to nbdkit: parameters, exports and callbacks.
-// Reading lives in reader.cpp, the block cache in block_cache.cpp, decoding
+// Reading lives in reader.cpp, the block cache in block-cache.cpp, decoding
 // and verification in the core library.  Every callback catches everything:
 // an exception must never unwind into nbdkit (which is C).
 #include <config.h>

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "block_cache.h"
+#include "block-cache.h"
 #include "snapshot.h"
 
 namespace hexz_plugin {

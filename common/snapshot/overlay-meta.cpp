@@ -1,0 +1,104 @@
+#include "overlay-meta.h"
+
+#include <cerrno>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "endian.h"
+#include "error.h"
+
+namespace hexz {
+
+std::string default_meta_path(const std::string &overlay) { return replace_extension(overlay, ".meta"); }
+std::string default_base_path(const std::string &overlay) { return replace_extension(overlay, ".base"); }
+
+std::vector<uint64_t> parse_meta(const std::string &bytes, uint64_t max_blocks, const std::string &path) {
+  if (bytes.size() % 8 != 0)
+    throw Error(path + ": malformed .meta: length " + std::to_string(bytes.size()) + " is not a multiple of 8", EINVAL);
+  std::vector<uint64_t> v(bytes.size() / 8);
+  auto *p = reinterpret_cast<const unsigned char *>(bytes.data());
+  for (size_t i = 0; i < v.size(); i++) {
+    v[i] = load_le64(p + 8 * i);
+    if (v[i] >= max_blocks)
+      throw Error(path + ": malformed .meta: entry " + std::to_string(i) + " names block " + std::to_string(v[i]) +
+                      ", beyond the end of the disk (" + std::to_string(max_blocks) + " blocks)",
+                  EINVAL);
+    if (i > 0 && v[i] <= v[i - 1])
+      throw Error(path + ": malformed .meta: entry " + std::to_string(i) + " (block " + std::to_string(v[i]) + ") is " +
+                      (v[i] == v[i - 1] ? "a duplicate" : "out of order"),
+                  EINVAL);
+  }
+  return v;
+}
+
+std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bool missing_ok) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT && missing_ok) return {};
+    throw_errno(path);
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    throw_errno(path + ": stat");
+  }
+  std::string bytes(size_t(st.st_size), '\0');
+  size_t n = pread_full(fd, bytes.data(), bytes.size(), 0);
+  close(fd);
+  if (n != bytes.size()) throw Error(path + ": short read", EIO);
+  return parse_meta(bytes, max_blocks, path);
+}
+
+std::string encode_meta(const std::vector<uint64_t> &blocks) {
+  std::string out(blocks.size() * 8, '\0');
+  auto *p = reinterpret_cast<unsigned char *>(out.data());
+  for (size_t i = 0; i < blocks.size(); i++) store_le64(p + 8 * i, blocks[i]);
+  return out;
+}
+
+void write_meta(const std::string &path, const std::vector<uint64_t> &blocks) {
+  write_file_atomic(path, encode_meta(blocks));
+}
+
+std::optional<BaseRecord> read_base_record(const std::string &path) {
+  std::ifstream in(path);
+  if (!in) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_errno(path);
+  }
+  std::string line;
+  if (!std::getline(in, line) || line != "hexz-base 1")
+    throw Error(path + ": not a hexz base record (first line must be 'hexz-base 1')", EINVAL);
+  BaseRecord r;
+  bool have_uuid = false, have_path = false;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string k = line.substr(0, eq), v = line.substr(eq + 1);
+    if (k == "uuid") {
+      if (!uuid_from_string(v, r.uuid)) throw Error(path + ": malformed uuid '" + v + "'", EINVAL);
+      have_uuid = true;
+    } else if (k == "path") {
+      r.path = v;
+      have_path = !v.empty();
+    } else if (k == "disk-size") {
+      r.disk_size = parse_size(v, path.c_str());
+    }
+  }
+  if (!have_uuid || !have_path) throw Error(path + ": base record lacks uuid= or path=", EINVAL);
+  return r;
+}
+
+void write_base_record(const std::string &path, const BaseRecord &r) {
+  std::ostringstream o;
+  o << "hexz-base 1\n"
+    << "uuid=" << uuid_to_string(r.uuid) << "\n"
+    << "path=" << r.path << "\n"
+    << "disk-size=" << r.disk_size << "\n";
+  write_file_atomic(path, o.str());
+}
+
+}  // namespace hexz

@@ -1,0 +1,25 @@
+// Sources read from an NBD server (by URI, or an nbdkit the caller started),
+// through libnbd.  Tools only: the plugin and filter do not link libnbd.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "source.h"
+
+struct nbd_handle;
+
+namespace hexz {
+
+// An NBD URI (nbd://, nbd+unix://, ...), read-only.
+std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri);
+// A libnbd handle connected to URI with base:allocation requested, for
+// callers that also issue asynchronous commands on it (hexz-diff -b).
+struct nbd_handle *connect_nbd_uri(const std::string &uri);
+// An already connected libnbd handle; the Source takes ownership and closes it.
+std::unique_ptr<Source> nbd_handle_source(struct nbd_handle *h, const std::string &name);
+
+bool is_nbd_uri(const std::string &s);
+// An NBD URI or a file path.
+std::unique_ptr<Source> open_source(const std::string &path_or_uri);
+
+}  // namespace hexz

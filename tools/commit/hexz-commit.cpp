@@ -1,0 +1,359 @@
+// hexz-commit: turn a copy-on-write overlay into a new snapshot, standalone
+// ("thick") or holding only the changed blocks ("thin"); or flatten a thin
+// snapshot's chain into a standalone copy.
+//
+// The merged view (BASE plus overlay) is read from "nbdkit hexz" with the
+// hexz-cow filter over NBD, and written with the core writer: the tool
+// neither decodes snapshots nor merges overlays itself.
+
+#include <algorithm>
+#include <functional>
+#include <cstdio>
+#include <cstdlib>
+#include <getopt.h>
+#include <memory>
+#include <string>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <vector>
+
+#include "commit-sources.h"
+#include "config.h"
+#include "error.h"
+#include "format.h"
+#include "nbdkit-server.h"
+#include "options.h"
+#include "overlay-meta.h"
+#include "pack.h"
+#include "progress.h"
+#include "snapshot.h"
+#include "nbd-source.h"
+#include "writer.h"
+
+using namespace hexz;
+
+static const char *const PROG = "hexz-commit";
+
+static void help() {
+  printf(
+      "hexz-commit: turn an overlay into a new snapshot, or flatten a thin snapshot\n"
+      "\n"
+      "Usage: hexz-commit --base BASE.st --overlay CHANGES.overlay --output NEW.st [OPTIONS]\n"
+      "       hexz-commit --flatten THIN.st --output FLAT.st [OPTIONS]\n"
+      "\n"
+      "NEW.st holds BASE.st with the overlay's changes applied.  By default it is\n"
+      "standalone; with --thin it stores only the blocks the overlay touched and\n"
+      "refers to BASE.st for the rest.  --flatten writes a standalone copy of a\n"
+      "snapshot chain.\n"
+      "\n"
+      "Options:\n"
+      "      --base=FILE           the snapshot the overlay was written on\n"
+      "      --overlay=FILE        the hexz-cow overlay (with FILE's .meta and .base beside it)\n"
+      "  -o, --output=FILE         the snapshot to write\n"
+      "      --thin                store only the changed blocks; the rest refers to BASE\n"
+      "      --flatten=FILE        write a standalone copy of the chain ending in FILE\n"
+      "      --memory=FILE         memory stream from FILE (raw file or NBD URI) instead of BASE's\n"
+      "  -c, --compression=METHOD  lz4, zstd or none (default: zstd)\n"
+      "  -l, --level=N             compression level (default: 3 for zstd, 1 for lz4)\n"
+      "  -b, --block-size=SIZE     power of two from 4K to 1M (default: BASE's block size;\n"
+      "                            a thin commit must use BASE's)\n"
+      "  -j, --threads=N           compression threads (default: all cores)\n"
+      "  -m, --message=TEXT        store TEXT as the new snapshot's message\n"
+      "      --remove-overlay      remove the overlay, its .meta and .base once NEW.st is in place\n"
+      "      --force               commit even if the overlay's .base names another snapshot\n"
+      "  -p, --progress            show a progress bar on stderr\n"
+      "  -h, --help                show this help\n"
+      "  -V, --version             show the version\n"
+      "\n"
+      "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+namespace {
+
+struct Args {
+  std::string base, overlay, output, flatten, memory, message;
+  bool thin = false, remove_overlay = false, force = false, progress = false;
+  WriterOptions wo;
+  bool level_set = false;
+  uint32_t block_size = 0;  // 0: the input's
+  unsigned threads = 0;
+};
+
+// Whether A and B name the same file (by inode if both exist).
+bool same_file(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  if (stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return absolute_path(a) == absolute_path(b);
+}
+
+// Replacing a snapshot of the chain NEW.st is read from would break it (and
+// the new snapshot, if thin).
+void refuse_output_in_chain(const std::string &output, const std::shared_ptr<const Snapshot> &top) {
+  for (const Snapshot *s = top.get(); s; s = s->parent().get())
+    if (same_file(output, s->path()))
+      throw Error(output + ": output would replace " + s->path() + ", which it is read from", EINVAL);
+}
+
+// Metadata of the new snapshot: FROM's keys except the ones this run sets.
+// A commit does not inherit the base's message (it described the base); a
+// flatten keeps it unless -m replaces it.
+Metadata new_metadata(const Snapshot &from, bool keep_message, const std::string &message) {
+  Metadata m;
+  for (auto &[k, v] : from.metadata()) {
+    if (k == "creator" || (k == "message" && (!keep_message || !message.empty()))) continue;
+    m.emplace_back(k, v);
+  }
+  m.emplace_back("creator", std::string(PROG) + " " + PACKAGE_VERSION);
+  if (!message.empty()) m.emplace_back("message", message);
+  return m;
+}
+
+uint64_t blocks_of(uint64_t size, uint32_t bs) { return size / bs + (size % bs ? 1 : 0); }
+
+// Output blocks holding at least one of the overlay's modified 4 KiB blocks.
+std::vector<uint64_t> touched_blocks(const std::vector<uint64_t> &meta, uint32_t bs) {
+  std::vector<uint64_t> t;
+  for (uint64_t i : meta) {
+    uint64_t b = i * OVERLAY_BLOCK / bs;
+    if (t.empty() || t.back() != b) t.push_back(b);
+  }
+  return t;
+}
+
+// A running nbdkit writing the overlay holds an exclusive flock on it, and
+// its .meta lags its writes until it flushes.  Refuse then, and hold a shared
+// lock while committing so that none starts writing meanwhile.
+class OverlayLock {
+ public:
+  explicit OverlayLock(const std::string &overlay) {
+    fd_ = open(overlay.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) throw_errno(overlay);
+    if (flock(fd_, LOCK_SH | LOCK_NB) != 0) {
+      int e = errno;
+      close(fd_);
+      if (e == EWOULDBLOCK)
+        throw Error(overlay + ": the overlay is in use by a running nbdkit; stop it first (which flushes it)", EBUSY);
+      errno = e;
+      throw_errno(overlay + ": flock");
+    }
+  }
+  ~OverlayLock() { close(fd_); }
+  OverlayLock(const OverlayLock &) = delete;
+  OverlayLock &operator=(const OverlayLock &) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// The overlay's .base record, if any, must name BASE.  Returns whether it
+// does not (only possible with --force).
+bool check_base_record(const Args &a, const Snapshot &base) {
+  std::string path = default_base_path(a.overlay);
+  std::optional<BaseRecord> rec = read_base_record(path);
+  if (!rec) return false;
+  bool mismatch = rec->uuid != base.uuid() || rec->disk_size != base.stream_size(StreamId::DISK);
+  if (a.force) return mismatch;
+  if (rec->uuid != base.uuid())
+    throw Error(path + ": the overlay " + a.overlay + " was written on snapshot " + uuid_to_string(rec->uuid) +
+                    " (" + rec->path + "), but " + a.base + " is snapshot " + uuid_to_string(base.uuid()) +
+                    "; refusing to apply it to a different snapshot (--force overrides)",
+                EINVAL);
+  uint64_t size = base.stream_size(StreamId::DISK);
+  if (rec->disk_size != size)
+    throw Error(path + ": the overlay " + a.overlay + " was written on a disk of " + std::to_string(rec->disk_size) +
+                    " bytes, but " + a.base + " has " + std::to_string(size) + " (--force overrides)",
+                EINVAL);
+  return false;
+}
+
+// Writes A.output: DISK as the disk stream (blocks for which TAKE is false
+// as parent references), then the memory stream: --memory's, else FROM's
+// carried over (as parent references when THIN, since it is unchanged).
+void write_output(const Args &a, Source &disk, const std::shared_ptr<const Snapshot> &from, bool thin,
+                  std::function<bool(uint64_t)> take) {
+  std::unique_ptr<Source> memory;  // opened first, so that a bad --memory fails early
+  if (!a.memory.empty())
+    memory = open_source(a.memory);
+  else if (from->has_stream(StreamId::MEMORY) && !thin)
+    memory = snapshot_stream_source(from, StreamId::MEMORY);
+
+  SnapshotWriter w(a.output, a.wo);
+  Progress bar(a.progress);
+  const uint64_t disk_size = disk.size(), total = disk_size + (memory ? memory->size() : 0);
+  PackOptions po;
+  po.threads = a.threads;
+  po.take = std::move(take);
+  po.progress = [&](uint64_t done, uint64_t) { bar.update(done, total); };
+  pack_stream(w, StreamId::DISK, disk, po);
+
+  if (memory) {
+    po.take = nullptr;
+    po.progress = [&](uint64_t done, uint64_t) { bar.update(disk_size + done, total); };
+    pack_stream(w, StreamId::MEMORY, *memory, po);
+  } else if (from->has_stream(StreamId::MEMORY)) {  // thin, unchanged
+    uint64_t size = from->stream_size(StreamId::MEMORY);
+    w.begin_stream(StreamId::MEMORY, size);
+    for (uint64_t i = 0, n = blocks_of(size, w.options().block_size); i < n; i++) w.put_parent(i);
+    w.end_stream();
+  }
+  w.commit();
+  bar.finish();
+}
+
+// Options for nbdkit serving SNAPSHOT to a commit, which reads each block
+// once, in order: nothing is ever read twice, so the plugin's block cache
+// is off (no per-block lookups, no cache memory).
+ServeOptions single_pass(const std::string &snapshot) {
+  ServeOptions so;
+  so.snapshot = snapshot;
+  so.params.push_back("cache-size=0");
+  return so;
+}
+
+void commit(Args &a) {
+  std::shared_ptr<const Snapshot> base = Snapshot::open(a.base);
+  OverlayLock lock(a.overlay);
+  const bool force = check_base_record(a, *base);
+
+  const uint64_t disk_size = base->stream_size(StreamId::DISK);
+  std::string meta_path = default_meta_path(a.overlay);
+  std::vector<uint64_t> meta = read_meta(meta_path, blocks_of(disk_size, OVERLAY_BLOCK));
+
+  if (a.thin && a.block_size && a.block_size != base->block_size())
+    throw Error("--thin: block size " + std::to_string(a.block_size) + " differs from " + a.base +
+                    "'s block size " + std::to_string(base->block_size()) +
+                    "; a thin snapshot must use its parent's block size",
+                EINVAL);
+  a.wo.block_size = a.block_size ? a.block_size : base->block_size();
+  if (a.thin) {
+    unsigned depth = 0;
+    for (const Snapshot *s = base.get(); s; s = s->parent().get()) depth++;
+    if (depth >= MAX_CHAIN_DEPTH)
+      throw Error(a.base + ": its chain already holds " + std::to_string(depth) +
+                      " snapshots; a thin commit on it would exceed the limit of " +
+                      std::to_string(MAX_CHAIN_DEPTH) + " (commit thick, or flatten it first)",
+                  EINVAL);
+  }
+
+  refuse_output_in_chain(a.output, base);
+  for (const std::string &p : {a.overlay, meta_path, default_base_path(a.overlay)})
+    if (same_file(a.output, p)) throw Error(a.output + ": output would replace the overlay's file " + p, EINVAL);
+
+  a.wo.metadata = new_metadata(*base, false, a.message);
+  if (a.thin) a.wo.parent = std::make_pair(a.base, base->uuid());
+
+  ServeOptions so = single_pass(a.base);
+  so.overlay = a.overlay;
+  if (force) so.params.push_back("force=true");  // the filter then rewrites .base
+  NbdkitServer server(so);
+  std::unique_ptr<Source> view = nbd_handle_source(server.connect(), a.base + " + " + a.overlay);
+
+  if (a.thin) {
+    std::vector<uint64_t> touched = touched_blocks(meta, a.wo.block_size);
+    std::unique_ptr<Source> thin_view = touched_blocks_source(*view, touched, a.wo.block_size);
+    write_output(a, *thin_view, base, true,
+                 [&touched](uint64_t i) { return std::binary_search(touched.begin(), touched.end(), i); });
+  } else {
+    write_output(a, *view, base, false, nullptr);
+  }
+
+  // The new snapshot is durable: only now may the overlay go.
+  view.reset();
+  server.stop();
+  if (a.remove_overlay) {
+    for (const std::string &p : {a.overlay, meta_path, default_base_path(a.overlay)})
+      if (unlink(p.c_str()) != 0 && errno != ENOENT) throw_errno(p + ": cannot remove");
+    fsync_parent_dir(a.overlay);
+  }
+}
+
+void flatten(Args &a) {
+  std::shared_ptr<const Snapshot> top = Snapshot::open(a.flatten);
+  refuse_output_in_chain(a.output, top);
+  a.wo.block_size = a.block_size ? a.block_size : top->block_size();
+  a.wo.metadata = new_metadata(*top, true, a.message);
+
+  NbdkitServer server(single_pass(a.flatten));
+  std::unique_ptr<Source> view = nbd_handle_source(server.connect(), a.flatten);
+
+  write_output(a, *view, top, false, nullptr);
+  view.reset();
+  server.stop();
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+  enum { OPT_BASE = 256, OPT_OVERLAY, OPT_THIN, OPT_FLATTEN, OPT_MEMORY, OPT_REMOVE, OPT_FORCE };
+  static const struct option longopts[] = {
+      {"base", required_argument, nullptr, OPT_BASE},
+      {"overlay", required_argument, nullptr, OPT_OVERLAY},
+      {"output", required_argument, nullptr, 'o'},
+      {"thin", no_argument, nullptr, OPT_THIN},
+      {"flatten", required_argument, nullptr, OPT_FLATTEN},
+      {"memory", required_argument, nullptr, OPT_MEMORY},
+      {"compression", required_argument, nullptr, 'c'},
+      {"level", required_argument, nullptr, 'l'},
+      {"block-size", required_argument, nullptr, 'b'},
+      {"threads", required_argument, nullptr, 'j'},
+      {"message", required_argument, nullptr, 'm'},
+      {"remove-overlay", no_argument, nullptr, OPT_REMOVE},
+      {"force", no_argument, nullptr, OPT_FORCE},
+      {"progress", no_argument, nullptr, 'p'},
+      {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
+      {nullptr, 0, nullptr, 0}};
+  Args a;
+  int c;
+  try {
+    while ((c = getopt_long(argc, argv, "o:c:l:b:j:m:phV", longopts, nullptr)) != -1) {
+      switch (c) {
+        case OPT_BASE: a.base = optarg; break;
+        case OPT_OVERLAY: a.overlay = optarg; break;
+        case 'o': a.output = optarg; break;
+        case OPT_THIN: a.thin = true; break;
+        case OPT_FLATTEN: a.flatten = optarg; break;
+        case OPT_MEMORY: a.memory = optarg; break;
+        case 'c': a.wo.method = parse_method(optarg); break;
+        case 'l':
+          a.wo.level = parse_level(PROG, optarg);
+          a.level_set = true;
+          break;
+        case 'b': a.block_size = parse_block_size(PROG, optarg); break;
+        case 'j': a.threads = parse_threads(PROG, optarg); break;
+        case 'm': a.message = optarg; break;
+        case OPT_REMOVE: a.remove_overlay = true; break;
+        case OPT_FORCE: a.force = true; break;
+        case 'p': a.progress = true; break;
+        case 'h': help(); return EXIT_OK;
+        case 'V': print_version(PROG); return EXIT_OK;
+        default: usage_error(PROG, "unknown option");
+      }
+    }
+  } catch (const Error &e) {
+    usage_error(PROG, e.what());
+  }
+  if (optind != argc) usage_error(PROG, std::string("unexpected argument '") + argv[optind] + "'");
+  if (a.output.empty()) usage_error(PROG, "--output is required");
+  if (!a.flatten.empty()) {
+    if (!a.base.empty() || !a.overlay.empty() || a.thin || a.remove_overlay || a.force)
+      usage_error(PROG, "--flatten takes no --base, --overlay, --thin, --remove-overlay or --force");
+  } else if (a.base.empty() || a.overlay.empty()) {
+    usage_error(PROG, "--base and --overlay are required (or --flatten)");
+  }
+  if (!a.level_set && a.wo.method == Method::LZ4) a.wo.level = 1;
+
+  remove_temp_files_on_signals();
+  try {
+    if (!a.flatten.empty())
+      flatten(a);
+    else
+      commit(a);
+  } catch (const std::exception &e) {
+    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    return EXIT_FAILURE_;
+  }
+  return EXIT_OK;
+}

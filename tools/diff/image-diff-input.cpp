@@ -1,0 +1,103 @@
+#include "image-diff-input.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "format.h"
+#include "util.h"
+#include "nbd-source.h"
+
+namespace hexz {
+
+namespace {
+
+// The first bytes of a local file, to tell a snapshot from a raw image (and
+// to recognise container formats that must be served by qemu-nbd first).
+std::string file_magic(const std::string &path, const std::string &what) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw_errno(what);
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int e = errno;
+    close(fd);
+    errno = e;
+    throw_errno(what + ": stat");
+  }
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    close(fd);
+    throw Error(what + ": not a disk image (neither a regular file, a block device nor an NBD URI)", EINVAL);
+  }
+  unsigned char buf[8] = {};
+  size_t n = pread_full(fd, buf, sizeof buf, 0);
+  int e = errno;
+  close(fd);
+  if (n == size_t(-1)) {
+    errno = e;
+    throw_errno(what + ": read");
+  }
+  return std::string(reinterpret_cast<char *>(buf), n);
+}
+
+void connect_source(ImageInput &in, struct nbd_handle *h, const std::string &name) {
+  in.handle = h;
+  in.source = nbd_handle_source(h, name);  // takes ownership, closes on error
+}
+
+}  // namespace
+
+std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool direct) {
+  auto in = std::make_unique<ImageInput>();
+  in->spec = spec;
+  const std::string what = std::string(role) + " " + spec;
+
+  if (is_nbd_uri(spec)) {
+    in->kind = "NBD URI";
+    struct nbd_handle *h;
+    try {
+      h = connect_nbd_uri(spec);
+    } catch (const Error &e) {
+      throw Error(std::string(role) + " " + e.what(), e.err());
+    }
+    connect_source(*in, h, spec);
+    return in;
+  }
+
+  std::string magic = file_magic(spec, what);
+  ServeOptions so;
+  so.snapshot = spec;
+  if (magic.size() == sizeof MAGIC && memcmp(magic.data(), MAGIC, sizeof MAGIC) == 0) {
+    in->kind = "hexz snapshot";
+    try {
+      in->snapshot = Snapshot::open(spec);
+    } catch (const Error &e) {
+      throw Error(std::string(role) + ": " + e.what(), e.err());
+    }
+    if (!in->snapshot->has_stream(StreamId::DISK))
+      throw Error(what + ": the snapshot has no disk stream (only a memory dump)", EINVAL);
+  } else if (magic.compare(0, 4, "QFI\xfb") == 0 || magic.compare(0, 4, "KDMV") == 0 ||
+             magic.compare(0, 8, "conectix") == 0 || magic.compare(0, 4, "vhdx") == 0) {
+    throw Error(what + ": a qcow2/vmdk/vhd container, not a raw image: serve it with qemu-nbd or nbdkit and pass "
+                       "its NBD URI",
+                EINVAL);
+  } else {
+    in->kind = "raw image";
+    if (direct) {
+      in->source = open_file_source(spec);
+      return in;
+    }
+    so.plugin = "file";
+  }
+  in->server = std::make_unique<NbdkitServer>(so);
+  connect_source(*in, in->server->connect(), spec);
+  if (in->snapshot && in->size() != in->snapshot->stream_size(StreamId::DISK))
+    throw Error(what + ": nbdkit serves " + std::to_string(in->size()) + " bytes but the snapshot's disk is " +
+                    std::to_string(in->snapshot->stream_size(StreamId::DISK)) + " bytes",
+                EIO);
+  return in;
+}
+
+}  // namespace hexz

@@ -1,0 +1,299 @@
+// hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st]: the blocks of MODIFIED
+// that differ from BASE, as an overlay that the hexz-cow filter serves on top
+// of BASE, or as a thin snapshot whose parent is BASE.
+
+#include "image-diff.h"
+
+#include <cstdio>
+#include <cstring>
+#include <getopt.h>
+#include <string>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "error.h"
+#include "image-diff-compare.h"
+#include "image-diff-files.h"
+#include "image-diff-input.h"
+#include "options.h"
+#include "overlay-meta.h"
+#include "pack.h"
+#include "progress.h"
+#include "util.h"
+#include "writer.h"
+#include "nbd-source.h"
+
+using namespace hexz;
+
+namespace {
+
+const char *const PROG = "hexz-diff";
+
+}  // namespace
+
+void image_diff_help() {
+  printf(
+      "hexz-diff -b: compare two disk images\n"
+      "\n"
+      "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-p] [--direct]\n"
+      "       hexz-diff --files -b BASE MODIFIED [--times] [--uids] [--xattrs]\n"
+      "                 [--checksum[=md5|sha256]] [--csv|--json]\n"
+      "\n"
+      "BASE and MODIFIED are each a .st snapshot, a raw image or block device, or an\n"
+      "NBD URI (nbd://..., nbd+unix://...: anything qemu-nbd or nbdkit serves).\n"
+      "\n"
+      "Block mode writes the 4 KiB blocks of MODIFIED that differ from BASE:\n"
+      "  -O overlay (default)  OUTPUT is a hexz overlay plus its .meta (and .base when\n"
+      "                        BASE is a .st): nbdkit --filter=hexz-cow hexz file=BASE\n"
+      "                        overlay=OUTPUT then serves MODIFIED byte for byte\n"
+      "  -O st                 OUTPUT is a thin .st snapshot whose parent is BASE\n"
+      "                        (BASE must be a .st)\n"
+      "  --allow-grow          accept a MODIFIED larger than BASE (with -O st); BASE's\n"
+      "                        missing bytes compare as zeroes\n"
+      "  -p, --progress        show a progress bar on stderr\n"
+      "      --direct          read raw images in-process (pread, SEEK_DATA) instead\n"
+      "                        of through nbdkit's file plugin (same bytes, faster)\n"
+      "\n"
+      "File mode (--files) lists added (+), removed (-) and changed (=) files of every\n"
+      "filesystem on the two disks, in virt-diff's format:\n"
+      "  --times               show (and compare) mtime and ctime\n"
+      "  --uids                show uid and gid\n"
+      "  --xattrs              show extended attributes\n"
+      "  --checksum[=ALG]      show checksums of regular files (md5, the default, or sha256)\n"
+      "  --dir-links           do not ignore nlink changes of directories\n"
+      "  --dir-times           do not ignore time changes of directories\n"
+      "  --csv                 comma-separated values\n"
+      "  --json                one JSON document\n"
+      "\n"
+      "  -h, --help            show this help\n"
+      "  -V, --version         show the version\n"
+      "\n"
+      "Exit status: 0 success, 1 error, 2 usage error.\n");
+}
+
+namespace {
+
+enum class OutKind { OVERLAY, ST };
+
+struct Options {
+  std::string base;
+  OutKind out = OutKind::OVERLAY;
+  bool allow_grow = false, progress = false, files = false, direct = false;
+  FileDiffOptions fo;
+};
+
+std::string quoted(const std::string &s) { return "\"" + s + "\""; }
+
+void describe(const char *role, const ImageInput &in) {
+  printf("%s: %s (%s, %llu bytes)\n", role, quoted(in.spec).c_str(), in.kind.c_str(),
+         (unsigned long long)in.size());
+}
+
+bool same_file(const std::string &a, const std::string &b) {
+  struct stat sa, sb;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// Refuses to write OUTPUT (or its side files) over an input.
+void check_output_path(const std::string &path, const Options &o, const std::string &modified) {
+  for (const std::string *in : {&o.base, &modified})
+    if (!is_nbd_uri(*in) && (same_file(path, *in) || absolute_path(path) == absolute_path(*in)))
+      throw Error(path + ": would overwrite the input " + *in, EINVAL);
+}
+
+// The overlay: MODIFIED's changed non-zero blocks at their own offsets, the
+// rest of the file sparse; then .meta listing every changed block (blocks
+// that became zero are listed but left unallocated, which reads as zeroes,
+// docs/format.md 2.2); then the .base record when BASE is a snapshot.
+int write_overlay(const Options &o, ImageInput &base, ImageInput &mod, const std::string &output) {
+  const std::string meta = default_meta_path(output), base_rec = default_base_path(output);
+  check_output_path(meta, o, mod.spec);
+  if (base.is_snapshot()) check_output_path(base_rec, o, mod.spec);
+
+  AtomicFile file(output);
+  Progress bar(o.progress);
+  CompareOptions co;
+  co.progress = [&](uint64_t d, uint64_t t) { bar.update(d, t); };
+  co.changed_data = [&](uint64_t first, uint64_t n, const unsigned char *data) {
+    pwrite_full(file.fd(), data, n * OVERLAY_BLOCK, off_t(first * OVERLAY_BLOCK), file.temp_path());
+  };
+  CompareResult r = compare_images(base, mod, co);
+  bar.finish();
+  // The overlay covers the whole disk (rounded up to a block), as the filter
+  // expects; unwritten parts stay holes.
+  const uint64_t len = r.blocks * OVERLAY_BLOCK;
+  if (ftruncate(file.fd(), off_t(len)) != 0) throw_errno(file.temp_path() + ": truncate");
+  fsync_or_throw(file.fd(), file.temp_path());
+  file.commit();
+  write_meta(meta, r.changed);
+  if (base.is_snapshot()) {
+    BaseRecord rec;
+    rec.uuid = base.snapshot->uuid();
+    rec.path = absolute_path(base.spec);
+    rec.disk_size = base.size();
+    write_base_record(base_rec, rec);
+  } else if (unlink(base_rec.c_str()) == 0) {
+    // A stale record from an earlier overlay of this name would make the
+    // filter refuse (or misreport) the new one.
+    fprintf(stderr, "%s: removed stale %s (BASE is not a hexz snapshot)\n", PROG, base_rec.c_str());
+  }
+
+  describe("Base", base);
+  describe("Modified", mod);
+  printf("Changed Blocks: %zu of %llu (%llu now zero)\n", r.changed.size(), (unsigned long long)r.blocks,
+         (unsigned long long)r.zeroed);
+  printf("Changed Size: %s\n", format_size(r.changed.size() * OVERLAY_BLOCK).c_str());
+  printf("Overlay: %s\n", quoted(output).c_str());
+  printf("Meta: %s\n", quoted(meta).c_str());
+  if (base.is_snapshot()) printf("Base Record: %s\n", quoted(base_rec).c_str());
+  return EXIT_OK;
+}
+
+// A thin snapshot: compare first, then pack MODIFIED taking only the
+// snapshot blocks that hold a changed 4 KiB block; all others become PARENT
+// references to BASE without being read again.
+int write_thin(const Options &o, ImageInput &base, ImageInput &mod, const std::string &output) {
+  if (!base.is_snapshot())
+    throw Error("-O st needs BASE to be a .st snapshot (it becomes the parent), but " + base.spec + " is a " +
+                    base.kind,
+                EINVAL);
+  Progress bar(o.progress);
+  CompareOptions co;
+  co.progress = [&](uint64_t d, uint64_t t) { bar.update(d / 2, t); };
+  CompareResult r = compare_images(base, mod, co);
+
+  WriterOptions wo;
+  wo.block_size = base.snapshot->block_size();
+  wo.parent = std::make_pair(absolute_path(base.spec), base.snapshot->uuid());
+  wo.metadata.emplace_back("creator", std::string(PROG) + " " + PACKAGE_VERSION);
+  SnapshotWriter w(output, wo);
+  const uint64_t per = wo.block_size / OVERLAY_BLOCK;
+  const std::vector<uint64_t> &ch = r.changed;
+  PackOptions po;
+  po.take = [&](uint64_t i) {
+    auto it = std::lower_bound(ch.begin(), ch.end(), i * per);
+    return it != ch.end() && *it < (i + 1) * per;
+  };
+  po.progress = [&](uint64_t d, uint64_t t) { bar.update(t / 2 + d / 2, t); };
+  PackStats ps = pack_stream(w, StreamId::DISK, *mod.source, po);
+  w.commit();
+  bar.finish();
+
+  describe("Base", base);
+  describe("Modified", mod);
+  printf("Changed Blocks: %zu of %llu (%llu now zero)\n", r.changed.size(), (unsigned long long)r.blocks,
+         (unsigned long long)r.zeroed);
+  printf("Changed Size: %s\n", format_size(r.changed.size() * OVERLAY_BLOCK).c_str());
+  printf("Snapshot: %s (%llu of %llu blocks of %u bytes stored, %s)\n", quoted(output).c_str(),
+         (unsigned long long)(ps.data_blocks + ps.zero_blocks), (unsigned long long)ps.blocks, wo.block_size,
+         format_size(w.stored_bytes()).c_str());
+  return EXIT_OK;
+}
+
+// Block mode: sizes must match; with --allow-grow MODIFIED may be larger.
+// Either way a difference is said out loud.
+void check_sizes(const Options &o, const ImageInput &base, const ImageInput &mod) {
+  const uint64_t bs = base.size(), ms = mod.size();
+  if (bs == ms) return;
+  std::string sizes = "BASE " + base.spec + " is " + std::to_string(bs) + " bytes (" + format_size(bs) +
+                      ") but MODIFIED " + mod.spec + " is " + std::to_string(ms) + " bytes (" + format_size(ms) + ")";
+  if (ms < bs) throw Error(sizes + ": the disk sizes differ and MODIFIED is smaller, which cannot be diffed", EINVAL);
+  if (!o.allow_grow) throw Error(sizes + ": the disk sizes differ (--allow-grow accepts a larger MODIFIED)", EINVAL);
+  if (o.out == OutKind::OVERLAY)
+    throw Error(sizes + ": an overlay cannot make the disk larger than BASE; use -O st", EINVAL);
+  fprintf(stderr, "%s: note: %s; the %llu extra bytes are compared against zeroes\n", PROG, sizes.c_str(),
+          (unsigned long long)(ms - bs));
+}
+
+}  // namespace
+
+int image_diff_main(int argc, char **argv) {
+  enum {
+    OPT_ALLOW_GROW = 256,
+    OPT_FILES,
+    OPT_TIMES,
+    OPT_UIDS,
+    OPT_XATTRS,
+    OPT_CHECKSUM,
+    OPT_CSV,
+    OPT_JSON,
+    OPT_DIR_LINKS,
+    OPT_DIR_TIMES,
+    OPT_DIRECT,
+  };
+  static const struct option longopts[] = {
+      {"output-format", required_argument, nullptr, 'O'},
+      {"allow-grow", no_argument, nullptr, OPT_ALLOW_GROW},
+      {"progress", no_argument, nullptr, 'p'},
+      {"files", no_argument, nullptr, OPT_FILES},
+      {"times", no_argument, nullptr, OPT_TIMES},
+      {"uids", no_argument, nullptr, OPT_UIDS},
+      {"xattrs", no_argument, nullptr, OPT_XATTRS},
+      {"checksum", optional_argument, nullptr, OPT_CHECKSUM},
+      {"checksums", optional_argument, nullptr, OPT_CHECKSUM},
+      {"csv", no_argument, nullptr, OPT_CSV},
+      {"json", no_argument, nullptr, OPT_JSON},
+      {"dir-links", no_argument, nullptr, OPT_DIR_LINKS},
+      {"dir-times", no_argument, nullptr, OPT_DIR_TIMES},
+      {"direct", no_argument, nullptr, OPT_DIRECT},
+      {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
+      {nullptr, 0, nullptr, 0}};
+  Options o;
+  optind = 0;  // hexz-diff's main may have scanned the arguments already
+  int c;
+  while ((c = getopt_long(argc, argv, "b:O:phV", longopts, nullptr)) != -1) {
+    switch (c) {
+      case 'b': o.base = optarg; break;
+      case 'O':
+        if (!strcmp(optarg, "overlay"))
+          o.out = OutKind::OVERLAY;
+        else if (!strcmp(optarg, "st"))
+          o.out = OutKind::ST;
+        else
+          usage_error(PROG, std::string("-O must be 'overlay' or 'st', not '") + optarg + "'");
+        break;
+      case OPT_ALLOW_GROW: o.allow_grow = true; break;
+      case 'p': o.progress = true; break;
+      case OPT_FILES: o.files = true; break;
+      case OPT_TIMES: o.fo.times = true; break;
+      case OPT_UIDS: o.fo.uids = true; break;
+      case OPT_XATTRS: o.fo.xattrs = true; break;
+      case OPT_CHECKSUM:
+        o.fo.checksum = optarg && *optarg ? optarg : "md5";
+        if (o.fo.checksum != "md5" && o.fo.checksum != "sha256")
+          usage_error(PROG, "--checksum must be md5 or sha256, not '" + o.fo.checksum + "'");
+        break;
+      case OPT_CSV: o.fo.csv = true; break;
+      case OPT_JSON: o.fo.json = true; break;
+      case OPT_DIR_LINKS: o.fo.dir_links = true; break;
+      case OPT_DIR_TIMES: o.fo.dir_times = true; break;
+      case OPT_DIRECT: o.direct = true; break;
+      case 'h': image_diff_help(); return EXIT_OK;
+      case 'V': print_version(PROG); return EXIT_OK;
+      default: usage_error(PROG, "unknown option");
+    }
+  }
+  if (o.base.empty()) usage_error(PROG, "image mode needs -b BASE");
+  if (o.fo.csv && o.fo.json) usage_error(PROG, "--csv and --json exclude each other");
+  const int want = o.files ? 1 : 2;
+  if (argc - optind != want)
+    usage_error(PROG, o.files ? "expected -b BASE MODIFIED with --files" : "expected -b BASE MODIFIED OUTPUT");
+  const std::string modified = argv[optind];
+
+  remove_temp_files_on_signals();
+  try {
+    if (!o.files) check_output_path(argv[optind + 1], o, modified);
+    auto base = open_image_input(o.base, "BASE", o.direct);
+    auto mod = open_image_input(modified, "MODIFIED", o.direct);
+    // Files are compared whatever the disk sizes; blocks only as allowed.
+    if (o.files) return files_diff(*base, *mod, o.fo);
+    check_sizes(o, *base, *mod);
+    if (o.out == OutKind::ST) return write_thin(o, *base, *mod, argv[optind + 1]);
+    return write_overlay(o, *base, *mod, argv[optind + 1]);
+  } catch (const std::exception &e) {
+    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    return EXIT_FAILURE_;
+  }
+}
