@@ -7,6 +7,7 @@ UNIT_TESTS = \
 	unit-format \
 	unit-fuzz \
 	unit-roundtrip \
+	unit-storage \
 	unit-util
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
@@ -22,6 +23,10 @@ unit_fuzz_LDADD = $(UNIT_LIBS)
 unit_roundtrip_SOURCES = unit-roundtrip.cpp unit-helpers.h
 unit_roundtrip_CPPFLAGS = $(UNIT_CPPFLAGS)
 unit_roundtrip_LDADD = $(UNIT_LIBS)
+
+unit_storage_SOURCES = unit-storage.cpp unit-helpers.h
+unit_storage_CPPFLAGS = $(UNIT_CPPFLAGS)
+unit_storage_LDADD = $(UNIT_LIBS)
 
 unit_util_SOURCES = unit-util.cpp
 unit_util_CPPFLAGS = $(UNIT_CPPFLAGS)

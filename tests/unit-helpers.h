@@ -4,13 +4,16 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
+#include "error.h"
 #include "pack.h"
 #include "snapshot.h"
 #include "source.h"
+#include "storage.h"
 #include "writer.h"
 
 namespace test {
@@ -39,6 +42,37 @@ class MemSource : public hexz::Source {
   std::vector<unsigned char> data_;
   bool holes_;
   std::string name_ = "memory-source";
+};
+
+// A Storage over a byte vector that records every read (offset, length),
+// for tests of what the reader fetches.  open_relative is the default
+// (refused), like a storage without directories.
+class MemStorage : public hexz::Storage {
+ public:
+  explicit MemStorage(std::vector<unsigned char> d, std::string name = "mem:snapshot")
+      : data_(std::move(d)), name_(std::move(name)) {}
+  void read(void *buf, size_t len, uint64_t off) override {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      reads_.emplace_back(off, len);
+    }
+    if (off > data_.size() || len > data_.size() - off) throw hexz::Error(name_ + ": read past the end", EIO);
+    std::memcpy(buf, data_.data() + off, len);
+  }
+  uint64_t size() const override { return data_.size(); }
+  std::string name() const override { return name_; }
+  // Shared with the test, which keeps looking after the snapshot took the
+  // storage.
+  std::vector<std::pair<uint64_t, size_t>> reads() {
+    std::lock_guard<std::mutex> g(m_);
+    return reads_;
+  }
+
+ private:
+  std::vector<unsigned char> data_;
+  std::string name_;
+  std::mutex m_;
+  std::vector<std::pair<uint64_t, size_t>> reads_;
 };
 
 inline std::string scratch_dir() {

@@ -2,9 +2,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "checksum.h"
 #include "codec.h"
@@ -13,43 +10,37 @@
 
 namespace hexz {
 
-Snapshot::~Snapshot() {
-  if (fd_ >= 0) close(fd_);
-}
+std::shared_ptr<const Snapshot> Snapshot::open(const std::string &path) { return open(FileStorage::open(path)); }
 
-std::shared_ptr<const Snapshot> Snapshot::open(const std::string &path) {
+std::shared_ptr<const Snapshot> Snapshot::open(std::unique_ptr<Storage> storage) {
   std::vector<Uuid> seen;
-  return open_chain(path, 0, seen);
+  return open_chain(std::move(storage), 0, seen);
 }
 
 std::string Snapshot::read_section(const SectionDesc &d) const {
   std::string buf(d.length, '\0');
-  if (pread_full(fd_, buf.data(), d.length, off_t(d.offset)) != d.length)
-    throw Error(path_ + ": cannot read section at offset " + std::to_string(d.offset), EIO);
+  storage_->read(buf.data(), d.length, d.offset);
   if (checksum(buf.data(), buf.size()) != d.checksum)
     throw Error(path_ + ": not a valid hexz snapshot: checksum mismatch in section of type " + std::to_string(d.type),
                 EIO);
   return buf;
 }
 
-std::shared_ptr<const Snapshot> Snapshot::open_chain(const std::string &path, unsigned depth,
+std::shared_ptr<const Snapshot> Snapshot::open_chain(std::unique_ptr<Storage> storage, unsigned depth,
                                                      std::vector<Uuid> &seen) {
+  const std::string path = storage->name();
   if (depth >= MAX_CHAIN_DEPTH)
     throw Error(path + ": snapshot chain is deeper than " + std::to_string(MAX_CHAIN_DEPTH) + " snapshots", EINVAL);
   std::shared_ptr<Snapshot> s(new Snapshot);
   s->path_ = path;
-  s->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (s->fd_ < 0) throw_errno(path);
-  struct stat st;
-  if (fstat(s->fd_, &st) != 0) throw_errno(path + ": stat");
-  if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file", EINVAL);
-  uint64_t file_size = uint64_t(st.st_size);
+  s->storage_ = std::move(storage);
+  uint64_t file_size = s->storage_->size();
   if (file_size < DATA_START)
     throw Error(path + ": not a valid hexz snapshot: file is only " + std::to_string(file_size) +
                     " bytes (truncated?)",
                 EIO);
   unsigned char hbuf[HEADER_SIZE];
-  if (pread_full(s->fd_, hbuf, HEADER_SIZE, 0) != HEADER_SIZE) throw Error(path + ": cannot read header", EIO);
+  s->storage_->read(hbuf, HEADER_SIZE, 0);
   s->header_ = decode_header(hbuf, file_size, path);
   const Header &h = s->header_;
 
@@ -65,8 +56,7 @@ std::shared_ptr<const Snapshot> Snapshot::open_chain(const std::string &path, un
         // Check the declared length against the block count before reading
         // the whole section, so a huge length field cannot make us allocate.
         unsigned char sh[STREAM_HEADER_SIZE];
-        if (pread_full(s->fd_, sh, STREAM_HEADER_SIZE, off_t(d.offset)) != STREAM_HEADER_SIZE)
-          throw Error(path + ": cannot read stream header", EIO);
+        s->storage_->read(sh, STREAM_HEADER_SIZE, d.offset);
         StreamHeader hdr = decode_stream_header(sh, h.block_size, path);
         if (hdr.block_count > (d.length - STREAM_HEADER_SIZE) / INDEX_ENTRY_SIZE ||
             d.length != STREAM_HEADER_SIZE + hdr.block_count * INDEX_ENTRY_SIZE)
@@ -100,26 +90,19 @@ std::shared_ptr<const Snapshot> Snapshot::open_chain(const std::string &path, un
   if (thin != have_parent_section)
     throw Error(path + ": not a valid hexz snapshot: parent flag and parent section disagree", EIO);
   if (thin) {
-    std::string ppath = s->parent_path();
+    const std::string &rel = s->parent_ref_->path;
     try {
-      s->parent_ = open_chain(ppath, depth + 1, seen);
+      s->parent_ = open_chain(s->storage_->open_relative(rel), depth + 1, seen);
     } catch (const Error &e) {
       throw Error(path + ": cannot open parent snapshot: " + e.what(), e.err());
     }
+    std::string ppath = s->parent_->path();
     if (s->parent_->uuid() != s->parent_ref_->uuid)
       throw Error(path + ": parent " + ppath + " has UUID " + uuid_to_string(s->parent_->uuid()) + " but " +
                       uuid_to_string(s->parent_ref_->uuid) + " was expected (the parent was replaced or modified)",
                   EINVAL);
   }
   return s;
-}
-
-std::string Snapshot::parent_path() const {
-  if (!parent_ref_) return {};
-  const std::string &p = parent_ref_->path;
-  if (!p.empty() && p[0] == '/') return p;
-  std::string dir = dir_name(path_);
-  return dir == "." ? p : dir + "/" + p;
 }
 
 IndexEntry Snapshot::entry(StreamId s, uint64_t i) const {
@@ -152,12 +135,19 @@ void Snapshot::read_block(StreamId s, uint64_t i, void *buf) const {
   auto fail = [&](const std::string &what) {
     return Error(path_ + ": " + stream_name(s) + " stream, block " + std::to_string(i) + ": " + what, EIO);
   };
+  auto fetch = [&](void *dst, size_t n) {
+    try {
+      storage_->read(dst, n, e.offset);
+    } catch (const Error &err) {
+      throw Error(path_ + ": " + stream_name(s) + " stream, block " + std::to_string(i) + ": " + err.what(), err.err());
+    }
+  };
   if (e.method == Method::RAW) {
-    if (pread_full(fd_, buf, len, off_t(e.offset)) != len) throw fail("short read");
+    fetch(buf, len);
   } else {
     thread_local std::vector<unsigned char> stored;
     if (stored.size() < e.stored_len) stored.resize(MAX_BLOCK_SIZE);
-    if (pread_full(fd_, stored.data(), e.stored_len, off_t(e.offset)) != e.stored_len) throw fail("short read");
+    fetch(stored.data(), e.stored_len);
     if (!decompress_block(e.method, stored.data(), e.stored_len, buf, len))
       throw fail(std::string(method_name(e.method)) + " data is corrupt");
   }

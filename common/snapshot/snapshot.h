@@ -1,5 +1,6 @@
 // Reading .st snapshots.  A Snapshot is immutable once opened and safe to
-// read from many threads at once (pread plus thread-local buffers).  Opening
+// read from many threads at once.  Every byte it reads comes through its
+// Storage (storage.h): a local file, or a remote object.  Opening
 // validates the header, every section checksum and every index entry, and
 // opens the parent chain (checking each parent's UUID, the depth limit and
 // cycles), so that later reads only ever fail on damaged *data*.
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "format.h"
+#include "storage.h"
 
 namespace hexz {
 
@@ -19,7 +21,9 @@ class Snapshot {
  public:
   // Throws Error naming PATH (or the parent at fault) on any problem.
   static std::shared_ptr<const Snapshot> open(const std::string &path);
-  ~Snapshot();
+  // The same over any storage; a thin snapshot's parent is opened with
+  // STORAGE->open_relative(the parent reference's path).
+  static std::shared_ptr<const Snapshot> open(std::unique_ptr<Storage> storage);
 
   const std::string &path() const { return path_; }
   const Header &header() const { return header_; }
@@ -30,9 +34,9 @@ class Snapshot {
   const std::optional<ParentRef> &parent_ref() const { return parent_ref_; }
   // The opened parent, or null for a standalone snapshot.
   const std::shared_ptr<const Snapshot> &parent() const { return parent_; }
-  // Path the parent was opened from (parent_ref's path resolved against this
-  // snapshot's directory).
-  std::string parent_path() const;
+  // Name (path or URL) the parent was opened from: parent_ref's path
+  // resolved against this snapshot's location.  Empty if standalone.
+  std::string parent_path() const { return parent_ ? parent_->path() : std::string(); }
 
   bool has_stream(StreamId s) const { return streams_[unsigned(s)].present; }
   uint64_t stream_size(StreamId s) const { return streams_[unsigned(s)].hdr.logical_size; }
@@ -58,7 +62,7 @@ class Snapshot {
 
  private:
   Snapshot() = default;
-  static std::shared_ptr<const Snapshot> open_chain(const std::string &path, unsigned depth,
+  static std::shared_ptr<const Snapshot> open_chain(std::unique_ptr<Storage> storage, unsigned depth,
                                                     std::vector<Uuid> &seen);
   void extents_raw(StreamId s, uint64_t offset, uint64_t len,
                    const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
@@ -70,8 +74,8 @@ class Snapshot {
     std::vector<unsigned char> index;  // raw entries, validated at open
   };
 
-  std::string path_;
-  int fd_ = -1;
+  std::string path_;  // storage_->name(), kept for messages
+  std::unique_ptr<Storage> storage_;
   Header header_;
   Stream streams_[NUM_STREAMS];
   Metadata metadata_;
