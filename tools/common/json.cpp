@@ -36,25 +36,14 @@ void Json::sep() {
   }
 }
 
-Json &Json::begin_object() {
+Json &Json::open(char bracket) {
   sep();
-  out_ += '{';
+  out_ += bracket;
   first_.push_back(true);
   return *this;
 }
-Json &Json::end_object() {
-  out_ += '}';
-  first_.pop_back();
-  return *this;
-}
-Json &Json::begin_array() {
-  sep();
-  out_ += '[';
-  first_.push_back(true);
-  return *this;
-}
-Json &Json::end_array() {
-  out_ += ']';
+Json &Json::close(char bracket) {
+  out_ += bracket;
   first_.pop_back();
   return *this;
 }

@@ -12,10 +12,10 @@ std::string json_escape(const std::string &s);
 
 class Json {
  public:
-  Json &begin_object();
-  Json &end_object();
-  Json &begin_array();
-  Json &end_array();
+  Json &begin_object() { return open('{'); }
+  Json &end_object() { return close('}'); }
+  Json &begin_array() { return open('['); }
+  Json &end_array() { return close(']'); }
   Json &key(const std::string &k);
   Json &value(const std::string &s);
   Json &value(const char *s) { return value(std::string(s)); }
@@ -26,6 +26,8 @@ class Json {
 
  private:
   void sep();
+  Json &open(char bracket);
+  Json &close(char bracket);
   std::string out_;
   std::vector<bool> first_;  // per open container: no element yet
   bool after_key_ = false;

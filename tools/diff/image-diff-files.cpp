@@ -13,18 +13,19 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
 #include <exception>
 #include <map>
 #include <openssl/evp.h>
-#include <thread>
 
 #include "error.h"
 #include "fs/fsmap.h"
 #include "fs/probe.h"
 #include "image-diff-ext.h"
 #include "json.h"
+#include "map-both.h"
 #include "options.h"
+#include "stat-changes.h"
+#include "virt-diff-output.h"
 
 namespace hexz {
 
@@ -135,101 +136,14 @@ std::string checksum(View &v, uint32_t idx, const std::string &alg) {
   return hex;
 }
 
-// ---- output in virt-diff's format ------------------------------------------------
-
-class Printer {
- public:
-  explicit Printer(const FileDiffOptions &o) : o_(o) {}
-
-  void line(char change, View &v, uint32_t idx, const std::string &path) {
-    const Node &n = v.fs->nodes[idx];
-    start();
-    field(std::string(1, change));
-    field(std::string(1, n.type));
-    char b[32];
-    snprintf(b, sizeof b, "%04o", n.mode);
-    field(b);
-    snprintf(b, sizeof b, o_.csv ? "%llu" : "%10llu", (unsigned long long)n.size);
-    raw(b);
-    if (o_.uids) {
-      for (uint32_t id : {n.uid, n.gid}) {
-        snprintf(b, sizeof b, o_.csv ? "%u" : "%4u", id);
-        raw(b);
-      }
-    }
-    if (o_.times) {
-      raw(time_str(n.mtime));
-      raw(time_str(n.ctime));
-    }
-    if (!o_.checksum.empty() && n.type == '-') field(checksum(v, idx, o_.checksum));
-    field(path);
-    if (n.type == 'l') {
-      if (o_.csv)
-        field(n.link);
-      else
-        raw("-> " + n.link);
-    }
-    if (o_.xattrs && v.ext_files())
-      for (auto &[k, val] : v.ext_files()->xattrs(n.inode)) {
-        field(k);
-        binary(val);
-      }
-    end();
-  }
-  void changed(const std::vector<std::string> &fields) {
-    start();
-    field("#");
-    field("changed:");
-    for (auto &f : fields) field(f);
-    end();
-  }
-  void comment(const std::string &text) {
-    if (!o_.csv) printf("# %s\n", text.c_str());
-  }
-
- private:
-  void start() { first_ = true; }
-  void end() { putchar('\n'); }
-  void sep() {
-    if (!first_) putchar(o_.csv ? ',' : ' ');
-    first_ = false;
-  }
-  void raw(const std::string &s) {
-    sep();
-    fputs(s.c_str(), stdout);
-  }
-  // CSV quoting as virt-diff does it: only fields holding a space, quote,
-  // comma or newline are quoted, with quotes doubled.
-  void field(const std::string &s) {
-    if (!o_.csv || s.find_first_of(" \",\n") == std::string::npos) return raw(s);
-    std::string q = "\"";
-    for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-    raw(q + "\"");
-  }
-  void binary(const std::string &s) {
-    std::string out;
-    char b[8];
-    for (unsigned char c : s) {
-      if (c >= 0x20 && c < 0x7f) {
-        out += char(c);
-      } else {
-        snprintf(b, sizeof b, "\\x%02x", c);
-        out += b;
-      }
-    }
-    field(out);
-  }
-  static std::string time_str(int64_t t) {
-    time_t tt = time_t(t);
-    struct tm tm;
-    char b[64];
-    if (!localtime_r(&tt, &tm) || !strftime(b, sizeof b, "%F %T", &tm)) return std::to_string(t);
-    return b;
-  }
-
-  const FileDiffOptions &o_;
-  bool first_ = true;
-};
+// The optional columns of a file's line: its checksum and its xattrs.
+LineExtras extras(View &v, uint32_t idx, const FileDiffOptions &o) {
+  const Node &n = v.fs->nodes[idx];
+  LineExtras x;
+  if (!o.checksum.empty() && n.type == '-') x.checksum = checksum(v, idx, o.checksum);
+  if (o.xattrs && v.ext_files()) x.xattrs = v.ext_files()->xattrs(n.inode);
+  return x;
+}
 
 // ---- the comparison ----------------------------------------------------------------
 
@@ -240,23 +154,15 @@ struct Change {
   std::vector<std::string> fields;
 };
 
-// The stat fields that differ, with virt-diff's names and its noise rules:
-// directories' link counts and times only count with --dir-links and
-// --dir-times; ctime only with --times (it changes on every chmod, link or
-// copy, and is shown only then); inode numbers are not compared, since two
-// independently built images number their files differently.
-std::vector<std::string> stat_changes(const Node &a, const Node &b, const FileDiffOptions &o) {
-  std::vector<std::string> f;
-  bool dirs = a.type == 'd' && b.type == 'd';
-  if (a.type != b.type || a.mode != b.mode) f.push_back("st_mode");
-  if (a.nlink != b.nlink && (!dirs || o.dir_links)) f.push_back("st_nlink");
-  if (a.uid != b.uid) f.push_back("st_uid");
-  if (a.gid != b.gid) f.push_back("st_gid");
-  if (a.size != b.size) f.push_back("st_size");
-  if (a.mtime != b.mtime && (!dirs || o.dir_times)) f.push_back("st_mtime_sec");
-  if (o.times && a.ctime != b.ctime && (!dirs || o.dir_times)) f.push_back("st_ctime_sec");
-  if (a.type == 'l' && b.type == 'l' && a.link != b.link) f.push_back("link");
-  return f;
+// The stat rule of the image mode: virt-diff's options decide about
+// directories and ctime; inode numbers are not compared (two independently
+// built images number their files differently).
+StatRule stat_rule(const FileDiffOptions &o) {
+  StatRule r;
+  r.dir_links = o.dir_links;
+  r.dir_times = o.dir_times;
+  r.ctime = o.times;
+  return r;
 }
 
 std::vector<std::pair<std::string, uint32_t>> sorted_paths(const FsMap &m) {
@@ -287,7 +193,7 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
     }
     uint32_t ia = pa[i].second, ib = pb[j].second;
     const Node &na = va.fs->nodes[ia], &nb = vb.fs->nodes[ib];
-    auto fields = stat_changes(na, nb, o);
+    auto fields = stat_changes(na, nb, stat_rule(o));
     bool content = false;
     if (na.type == '-' && nb.type == '-') {
       if (na.size != nb.size) {
@@ -323,48 +229,11 @@ std::string why_not(const FsMap &m) {
   return "?";
 }
 
-// Maps both disks at once: each mostly waits on its own nbdkit.
-void map_both(ImageInput &a, ImageInput &b, fs::DiskMap &ma, fs::DiskMap &mb) {
-  std::exception_ptr err;
-  std::thread t([&] {
-    try {
-      ma = fs::map_disk(*a.source);
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  try {
-    mb = fs::map_disk(*b.source);
-  } catch (...) {
-    t.join();
-    throw;
-  }
-  t.join();
-  if (err) std::rethrow_exception(err);
-}
-
-void json_node(Json &j, const Node &n, const std::string &sum) {
-  j.begin_object();
-  j.key("type").value(std::string(1, n.type));
-  char mode[8];
-  snprintf(mode, sizeof mode, "%04o", n.mode);
-  j.key("mode").value(mode);
-  j.key("size").value(n.size);
-  j.key("uid").value(uint64_t(n.uid));
-  j.key("gid").value(uint64_t(n.gid));
-  j.key("mtime").value(uint64_t(n.mtime));
-  j.key("ctime").value(uint64_t(n.ctime));
-  j.key("nlink").value(uint64_t(n.nlink));
-  if (n.type == 'l') j.key("link").value(n.link);
-  if (!sum.empty()) j.key("checksum").value(sum);
-  j.end_object();
-}
-
 }  // namespace
 
 int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o) {
   fs::DiskMap ma, mb;
-  map_both(base, modified, ma, mb);
+  map_both(*base.source, *modified.source, ma, mb);
 
   // Pair the filesystems by partition number.
   std::map<unsigned, std::pair<const FsMap *, const FsMap *>> pairs;
@@ -372,7 +241,11 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
   for (auto &f : mb.filesystems) pairs[f.part.number].second = &f;
   const bool many = pairs.size() > 1;
 
-  Printer pr(o);
+  VirtDiffFormat vf;
+  vf.csv = o.csv;
+  vf.uids = o.uids;
+  vf.times = o.times;
+  VirtDiffWriter pr(vf);
   Json j;
   if (o.json) {
     j.begin_object();
@@ -416,7 +289,7 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
       j.key("changes").begin_array();
       for (auto &c : changes) {
         j.begin_object();
-        j.key("change").value(std::string(1, c.change == 's' ? '~' : c.change));
+        j.key("change").value(json_change(c.change));
         j.key("path").value(c.path);
         std::string sa, sb;
         if (!o.checksum.empty()) {
@@ -440,13 +313,12 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
     if (many && !changes.empty()) pr.comment(label);
     for (auto &c : changes) {
       switch (c.change) {
-        case '-': pr.line('-', va, c.a, c.path); break;
-        case '+': pr.line('+', vb, c.b, c.path); break;
-        case '=': pr.line('=', va, c.a, c.path); break;
+        case '-': pr.file('-', va.fs->nodes[c.a], c.path, extras(va, c.a, o)); break;
+        case '+': pr.file('+', vb.fs->nodes[c.b], c.path, extras(vb, c.b, o)); break;
+        case '=': pr.file('=', va.fs->nodes[c.a], c.path, extras(va, c.a, o)); break;
         default:
-          pr.line('-', va, c.a, c.path);
-          pr.line('+', vb, c.b, c.path);
-          pr.changed(c.fields);
+          pr.stat_pair(va.fs->nodes[c.a], extras(va, c.a, o), vb.fs->nodes[c.b], extras(vb, c.b, o), c.path,
+                       c.fields);
       }
     }
   }

@@ -1,4 +1,4 @@
-#include "diff-files.h"
+#include "overlay-resolve.h"
 
 #include <algorithm>
 #include <iterator>
@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "overlay-meta.h"
+#include "stat-changes.h"
 
 namespace hexz {
 
@@ -36,21 +37,6 @@ class AreaCounter {
   std::unordered_map<std::string, size_t> index_;
   std::vector<AreaCount> v_;
 };
-
-// The fields virt-diff would report as changed (ctime and atime ignored, and
-// the link count of directories, which only says subdirectories changed).
-std::vector<std::string> stat_changes(const Node &a, const Node &b) {
-  std::vector<std::string> f;
-  if (a.inode != b.inode) f.push_back("st_ino");
-  if (a.type != b.type || a.mode != b.mode) f.push_back("st_mode");
-  if (a.nlink != b.nlink && !(a.type == 'd' && b.type == 'd')) f.push_back("st_nlink");
-  if (a.uid != b.uid) f.push_back("st_uid");
-  if (a.gid != b.gid) f.push_back("st_gid");
-  if (a.size != b.size) f.push_back("st_size");
-  if (a.mtime != b.mtime) f.push_back("st_mtime_sec");
-  if (a.link != b.link) f.push_back("link");
-  return f;
-}
 
 // Where each block of S lies in FS: one candidate per overlapping extent,
 // in block order.
@@ -192,7 +178,7 @@ void resolve_pair(const FsMap &a, const FsMap *b, const std::vector<uint64_t> &s
       }
       uint32_t ib = it->second;
       const Node &nb = bb.nodes[ib];
-      auto fields = stat_changes(nb, na);
+      auto fields = stat_changes(nb, na, overlay_stat_rule());
       bool content = touched_a.count(ia) || touched_b.count(ib) || na.size != nb.size || na.type != nb.type;
       uint64_t n = count_ab(ia, ib);
       if (content)

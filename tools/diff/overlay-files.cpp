@@ -1,0 +1,272 @@
+#include "overlay-files.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <sys/stat.h>
+
+#include "overlay-resolve.h"
+#include "error.h"
+#include "fs/fsmap.h"
+#include "map-both.h"
+#include "nbd-source.h"
+#include "nbdkit-server.h"
+#include "options.h"
+#include "overlay-meta.h"
+#include "util.h"
+#include "virt-diff-output.h"
+
+namespace hexz {
+
+namespace {
+
+const char *const PROG = "hexz-diff";
+
+std::string plural(uint64_t n, const char *word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+void print_block_list(const std::vector<uint64_t> &blocks) {
+  printf("Modified Block Indices:\n");
+  for (uint64_t b : blocks) printf("  Block %llu\n", (unsigned long long)b);
+}
+
+std::string status_name(fs::FsStatus s) {
+  switch (s) {
+    case fs::FsStatus::OK: return "ok";
+    case fs::FsStatus::UNSUPPORTED: return "unsupported";
+    case fs::FsStatus::UNKNOWN: return "unknown";
+    case fs::FsStatus::DAMAGED: return "damaged";
+  }
+  return "?";
+}
+
+// The base snapshot: --base, else the one the .base record names ("" if
+// neither).
+std::string find_base(const OverlayFilesOptions &o) {
+  if (!o.base.empty()) return o.base;
+  auto rec = read_base_record(default_base_path(o.overlay));
+  return rec ? rec->path : "";
+}
+
+// Without a base there is nothing to map: the block list and how to get
+// file names.
+int print_without_base(const OverlayFilesOptions &o, const std::vector<uint64_t> &blocks) {
+  if (o.json) {
+    Json j;
+    j.begin_object();
+    j.key("overlay").value(o.overlay);
+    j.key("modified_blocks").value(uint64_t(blocks.size()));
+    j.key("files_resolved").value(false);
+    j.key("reason").value("no base snapshot: no .base record beside the overlay and no --base");
+    j.key("blocks").begin_array();
+    for (uint64_t b : blocks) j.value(b);
+    j.end_array();
+    j.end_object();
+    puts(j.str().c_str());
+  } else {
+    print_block_list(blocks);
+    printf("\nFile names need the base snapshot: there is no base record \"%s\";\n"
+           "run again with --base SNAPSHOT.st to resolve the blocks to files.\n",
+           default_base_path(o.overlay).c_str());
+  }
+  return EXIT_OK;
+}
+
+// The two views of the disk, each served by its own nbdkit: before = the
+// base snapshot, after = the base with the overlay (hexz-cow, read-only).
+struct Views {
+  NbdkitServer before_srv, after_srv;
+  std::unique_ptr<Source> before, after;
+
+  static ServeOptions serve(const std::string &base, const std::string &overlay, const std::string &meta) {
+    ServeOptions s;
+    s.snapshot = base;
+    s.overlay = overlay;
+    if (!meta.empty()) s.params.push_back("meta=" + meta);
+    return s;
+  }
+  Views(const std::string &base, const OverlayFilesOptions &o)
+      : before_srv(serve(base, "", "")), after_srv(serve(base, o.overlay, o.meta)) {
+    before = nbd_handle_source(before_srv.connect(), "before view of " + base);
+    after = nbd_handle_source(after_srv.connect(), "after view of " + o.overlay);
+  }
+
+  // Block B of both views; a view shorter than the block reads as zeroes
+  // past its end.
+  void read_both(uint64_t b, unsigned char *pb, unsigned char *pa) const {
+    uint64_t off = b * OVERLAY_BLOCK;
+    for (auto [src, p] : {std::pair{before.get(), pb}, std::pair{after.get(), pa}}) {
+      size_t n = off < src->size() ? size_t(std::min<uint64_t>(OVERLAY_BLOCK, src->size() - off)) : 0;
+      if (n) src->pread(p, n, off);
+      memset(p + n, 0, OVERLAY_BLOCK - n);
+    }
+  }
+};
+
+void json_areas(Json &j, const char *name, const std::vector<AreaCount> &v) {
+  j.key(name).begin_array();
+  for (auto &a : v) {
+    j.begin_object();
+    j.key("where").value(a.where);
+    j.key("area").value(a.area);
+    j.key("blocks").value(a.blocks);
+    j.end_object();
+  }
+  j.end_array();
+}
+
+void json_file(Json &j, const FileChange &f) {
+  const fs::Node &n = f.after ? *f.after : *f.before;
+  j.begin_object();
+  j.key("change").value(json_change(f.change));
+  j.key("partition").value(uint64_t(f.partition));
+  j.key("path").value(f.path);
+  j.key("type").value(std::string(1, n.type));
+  char mode[8];
+  snprintf(mode, sizeof mode, "%04o", n.mode);
+  j.key("mode").value(mode);
+  j.key("size").value(n.size);
+  if (n.type == 'l') j.key("link").value(n.link);
+  if (f.before && f.after) {
+    j.key("changed").begin_array();
+    for (auto &c : f.changed) j.value(c);
+    j.end_array();
+  }
+  j.key("blocks").value(f.blocks);
+  j.end_object();
+}
+
+void print_json(const OverlayFilesOptions &o, const std::string &base, bool meta_present,
+                const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r) {
+  Json j;
+  j.begin_object();
+  j.key("overlay").value(o.overlay);
+  j.key("base").value(base);
+  json_counts(j, meta_present, blocks.size());
+  j.key("files_resolved").value(true);
+  j.key("partition_table").value(after.table.scheme);
+  j.key("partitions").begin_array();
+  for (auto &f : after.filesystems) {
+    j.begin_object();
+    j.key("number").value(uint64_t(f.part.number));
+    j.key("start").value(f.part.start);
+    j.key("length").value(f.part.length);
+    j.key("filesystem").value(f.type);
+    j.key("status").value(status_name(f.status));
+    j.key("message").value(f.message);
+    j.end_object();
+  }
+  j.end_array();
+  j.key("files").begin_array();
+  for (auto &f : r.files) json_file(j, f);
+  j.end_array();
+  json_areas(j, "metadata", r.metadata);
+  json_areas(j, "free", r.free);
+  json_areas(j, "unresolved", r.unresolved);
+  j.key("summary").begin_object();
+  j.key("files").value(r.in_files);
+  j.key("metadata").value(r.in_metadata);
+  j.key("free").value(r.in_free);
+  j.key("unresolved").value(r.in_unresolved);
+  j.key("partition_tables").value(r.in_tables);
+  j.key("outside_partitions").value(r.outside);
+  j.end_object();
+  j.key("warnings").begin_array();
+  for (auto &w : r.warnings) j.value(w);
+  j.end_array();
+  j.key("blocks").begin_array();
+  for (uint64_t b : blocks) j.value(b);
+  j.end_array();
+  j.end_object();
+  puts(j.str().c_str());
+}
+
+void print_header(const OverlayFilesOptions &o, const std::string &base, uint64_t total, bool meta_present) {
+  printf("Overlay: \"%s\"\n", o.overlay.c_str());
+  printf("Base: \"%s\"\n", base.c_str());
+  printf("Modified Blocks: %llu\n", (unsigned long long)total);
+  printf("Estimated Size: %s\n", format_size(total * OVERLAY_BLOCK).c_str());
+  if (!meta_present) printf("No .meta file: no block is modified.\n");
+}
+
+// The file lines, grouped under a "partition N (TYPE):" heading each.
+void print_files(const fs::DiskMap &after, const Resolution &r) {
+  VirtDiffWriter w({});
+  unsigned last_part = ~0u;
+  for (auto &f : r.files) {
+    if (f.partition != last_part) {
+      last_part = f.partition;
+      for (auto &fsm : after.filesystems)
+        if (fsm.part.number == f.partition) printf("\n%s:\n", fsm.label().c_str());
+    }
+    LineExtras count;
+    count.note = "(" + plural(f.blocks, "modified block") + ")";
+    if (f.change == 's') {
+      w.stat_pair(*f.before, {}, *f.after, count, f.path, f.changed);
+    } else {
+      // virt-diff shows the old status of a changed file (the new one if it has no old one).
+      const fs::Node &n = f.change == '+' || !f.before ? *f.after : *f.before;
+      w.file(f.change, n, f.path, count);
+    }
+  }
+}
+
+void print_text(const OverlayFilesOptions &o, const std::string &base, bool meta_present,
+                const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r) {
+  for (auto &w : r.warnings) fprintf(stderr, "%s: warning: %s\n", PROG, w.c_str());
+  const uint64_t total = blocks.size();
+  print_header(o, base, total, meta_present);
+  print_files(after, r);
+  if (!r.metadata.empty() || !r.free.empty() || !r.unresolved.empty()) printf("\n");
+  for (auto *v : {&r.metadata, &r.free, &r.unresolved})
+    for (auto &a : *v) printf("%s: %s: %s\n", a.where.c_str(), a.area.c_str(), plural(a.blocks, "block").c_str());
+
+  printf("\nSummary of %s:\n", plural(total, "modified block").c_str());
+  printf("  in files:            %llu\n", (unsigned long long)r.in_files);
+  printf("  filesystem metadata: %llu\n", (unsigned long long)r.in_metadata);
+  printf("  free space:          %llu\n", (unsigned long long)r.in_free);
+  printf("  unresolved:          %llu\n", (unsigned long long)r.in_unresolved);
+  printf("  partition tables:    %llu\n", (unsigned long long)r.in_tables);
+  printf("  outside partitions:  %llu\n", (unsigned long long)r.outside);
+  printf("\n");
+  print_block_list(blocks);
+}
+
+}  // namespace
+
+void json_counts(Json &j, bool meta_present, uint64_t total) {
+  j.key("meta_present").value(meta_present);
+  j.key("modified_blocks").value(total);
+  j.key("size_bytes").value(total * OVERLAY_BLOCK);
+  j.key("size").value(format_size(total * OVERLAY_BLOCK));
+}
+
+int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blocks, bool meta_present) {
+  const std::string base = find_base(o);
+  if (base.empty()) return print_without_base(o, blocks);
+  struct stat st;
+  if (stat(base.c_str(), &st) != 0) throw Error(base + ": base snapshot: " + strerror(errno), errno);
+  if (blocks.empty() && !o.json) {
+    // Nothing modified: both views are the same disk, no file can differ.
+    print_header(o, base, 0, meta_present);
+    printf("\nModified Block Indices:\n");
+    return EXIT_OK;
+  }
+
+  Views v(base, o);
+  fs::DiskMap before, after;
+  map_both(*v.before, *v.after, before, after);
+  Resolution r = resolve_blocks(before, after, blocks, [&](uint64_t b, unsigned char *pb, unsigned char *pa) {
+    v.read_both(b, pb, pa);
+  });
+  if (o.json)
+    print_json(o, base, meta_present, blocks, after, r);
+  else
+    print_text(o, base, meta_present, blocks, after, r);
+  return EXIT_OK;
+}
+
+}  // namespace hexz
