@@ -2,9 +2,14 @@
 // .base side files.
 
 #include <criterion/criterion.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "overlay-meta.h"
+#include "source.h"
+#include "unique-fd.h"
 #include "unit-helpers.h"
 #include "util.h"
 
@@ -51,6 +56,44 @@ Test(util, paths) {
   cr_assert_eq(relative_path("/x/base.st", "/x"), std::string("base.st"));
   cr_assert_eq(default_meta_path("vm-state.overlay"), std::string("vm-state.meta"));
   cr_assert_eq(default_base_path("vm-state.overlay"), std::string("vm-state.base"));
+}
+
+static bool fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }
+
+static size_t open_fds() {
+  size_t n = 0;
+  if (DIR *d = opendir("/proc/self/fd")) {
+    while (readdir(d)) n++;
+    closedir(d);
+  }
+  return n;
+}
+
+Test(unique_fd, closes_once_owner_is_gone) {
+  int raw = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  cr_assert(raw >= 0);
+  {
+    UniqueFd a(raw);
+    UniqueFd b(std::move(a));
+    cr_assert(!a && b && b.get() == raw);
+    UniqueFd c;
+    c = std::move(b);
+    cr_assert(!b && c.get() == raw && fd_open(raw));
+  }
+  cr_assert(!fd_open(raw), "the descriptor outlived its owner");
+  UniqueFd d(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  int kept = d.release();
+  cr_assert(!d && fd_open(kept));
+  d.reset(kept);
+  d.reset();
+  cr_assert(!fd_open(kept), "reset() did not close");
+}
+
+Test(unique_fd, sources_that_fail_to_open_leak_nothing) {
+  size_t before = open_fds();
+  for (const char *bad : {"/dev/null", "/proc/self", "/nonexistent/disk.img"})
+    cr_assert_throw(open_file_source(bad), Error, "%s accepted as a disk", bad);
+  cr_assert_eq(open_fds(), before, "a failed open_file_source leaked a descriptor");
 }
 
 Test(meta, round_trip_and_validation) {

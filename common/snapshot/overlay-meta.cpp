@@ -9,6 +9,7 @@
 
 #include "endian.h"
 #include "error.h"
+#include "unique-fd.h"
 
 namespace hexz {
 
@@ -35,19 +36,15 @@ std::vector<uint64_t> parse_meta(const std::string &bytes, uint64_t max_blocks, 
 }
 
 std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bool missing_ok) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT && missing_ok) return {};
     throw_errno(path);
   }
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    close(fd);
-    throw_errno(path + ": stat");
-  }
+  if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
   std::string bytes(size_t(st.st_size), '\0');
-  size_t n = pread_full(fd, bytes.data(), bytes.size(), 0);
-  close(fd);
+  size_t n = pread_full(fd.get(), bytes.data(), bytes.size(), 0);
   if (n != bytes.size()) throw Error(path + ": short read", EIO);
   return parse_meta(bytes, max_blocks, path);
 }

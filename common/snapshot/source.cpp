@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "unique-fd.h"
 #include "util.h"
 
 namespace hexz {
@@ -21,31 +22,29 @@ namespace {
 class FileSource : public Source {
  public:
   explicit FileSource(const std::string &path) : name_(path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw_errno(path);
+    fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd_) throw_errno(path);
     struct stat st;
-    if (fstat(fd_, &st) != 0) throw_errno(path + ": stat");
+    if (fstat(fd_.get(), &st) != 0) throw_errno(path + ": stat");
     if (S_ISBLK(st.st_mode)) {
-      if (ioctl(fd_, BLKGETSIZE64, &size_) != 0) throw_errno(path + ": BLKGETSIZE64");
+      if (ioctl(fd_.get(), BLKGETSIZE64, &size_) != 0) throw_errno(path + ": BLKGETSIZE64");
     } else if (S_ISREG(st.st_mode)) {
       size_ = uint64_t(st.st_size);
     } else {
-      close(fd_);
       throw Error(path + ": not a regular file or block device", EINVAL);
     }
   }
-  ~FileSource() override { close(fd_); }
   const std::string &name() const override { return name_; }
   uint64_t size() const override { return size_; }
   void pread(void *buf, size_t len, uint64_t off) override {
-    size_t n = pread_full(fd_, buf, len, off_t(off));
+    size_t n = pread_full(fd_.get(), buf, len, off_t(off));
     if (n == size_t(-1)) throw_errno(name_ + ": read");
     if (n != len) throw Error(name_ + ": unexpected end of file at offset " + std::to_string(off + n), EIO);
   }
   void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {
     uint64_t end = off + len;
     while (off < end) {
-      off_t data = lseek(fd_, off_t(off), SEEK_DATA);
+      off_t data = lseek(fd_.get(), off_t(off), SEEK_DATA);
       if (data < 0) {
         if (errno == ENXIO) {  // only a hole remains
           fn(off, end - off, true);
@@ -60,7 +59,7 @@ class FileSource : public Source {
         off = h;
         if (off >= end) return;
       }
-      off_t hole = lseek(fd_, off_t(off), SEEK_HOLE);
+      off_t hole = lseek(fd_.get(), off_t(off), SEEK_HOLE);
       uint64_t d_end = hole < 0 ? end : std::min<uint64_t>(uint64_t(hole), end);
       if (d_end <= off) d_end = end;
       fn(off, d_end - off, false);
@@ -70,7 +69,7 @@ class FileSource : public Source {
 
  private:
   std::string name_;
-  int fd_ = -1;
+  UniqueFd fd_;
   uint64_t size_ = 0;
 };
 

@@ -16,26 +16,18 @@ std::unique_ptr<Storage> Storage::open_relative(const std::string &rel) const {
 }
 
 std::unique_ptr<Storage> FileStorage::open(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno(path);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno(path);
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    throw_errno(path + ": stat");
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    throw Error(path + ": not a regular file", EINVAL);
-  }
-  return std::unique_ptr<Storage>(new FileStorage(path, fd, uint64_t(st.st_size)));
+  if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
+  if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file", EINVAL);
+  return std::unique_ptr<Storage>(new FileStorage(path, std::move(fd), uint64_t(st.st_size)));
 }
 
-FileStorage::~FileStorage() { close(fd_); }
+FileStorage::~FileStorage() = default;
 
 void FileStorage::read(void *buf, size_t len, uint64_t off) {
-  size_t n = pread_full(fd_, buf, len, off_t(off));
+  size_t n = pread_full(fd_.get(), buf, len, off_t(off));
   if (n == size_t(-1)) throw_errno(path_ + ": read at offset " + std::to_string(off));
   if (n != len)
     throw Error(path_ + ": short read: " + std::to_string(len) + " bytes wanted at offset " + std::to_string(off) +

@@ -27,6 +27,8 @@
 #include <memory>
 #include <string>
 
+#include "unique-fd.h"
+
 namespace hexz {
 
 class Storage {
@@ -52,9 +54,9 @@ class FileStorage : public Storage {
   std::unique_ptr<Storage> open_relative(const std::string &rel) const override;
 
  private:
-  FileStorage(std::string path, int fd, uint64_t size) : path_(std::move(path)), fd_(fd), size_(size) {}
+  FileStorage(std::string path, UniqueFd fd, uint64_t size) : path_(std::move(path)), fd_(std::move(fd)), size_(size) {}
   std::string path_;
-  int fd_;
+  UniqueFd fd_;
   uint64_t size_;
 };
 

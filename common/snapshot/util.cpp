@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "error.h"
+#include "unique-fd.h"
 
 namespace hexz {
 
@@ -141,15 +142,9 @@ void fsync_or_throw(int fd, const std::string &path) {
 
 void fsync_parent_dir(const std::string &path) {
   std::string dir = dir_name(path);
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) throw_errno(dir + ": open directory");
-  int r = fsync(dfd);
-  int e = errno;
-  close(dfd);
-  if (r != 0) {
-    errno = e;
-    throw_errno(dir + ": fsync directory");
-  }
+  UniqueFd dfd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) throw_errno(dir + ": open directory");
+  if (fsync(dfd.get()) != 0) throw_errno(dir + ": fsync directory");
 }
 
 std::string dir_name(const std::string &path) {
@@ -215,13 +210,13 @@ AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(fina
   temp_ = (std::filesystem::path(dir_name(final_path)) / ("." + base_name(final_path) + ".XXXXXX")).string();
   std::vector<char> tmpl(temp_.begin(), temp_.end());
   tmpl.push_back('\0');
-  fd_ = mkostemp(tmpl.data(), O_CLOEXEC);
-  if (fd_ < 0) throw_errno(final_path + ": cannot create temporary file in " + dir_name(final_path));
+  fd_.reset(mkostemp(tmpl.data(), O_CLOEXEC));
+  if (!fd_) throw_errno(final_path + ": cannot create temporary file in " + dir_name(final_path));
   temp_ = tmpl.data();
   slot_ = register_temp(temp_);
-  if (fchmod(fd_, mode) != 0) {
+  if (fchmod(fd_.get(), mode) != 0) {
     int e = errno;
-    close(fd_);
+    fd_.reset();
     unlink(temp_.c_str());
     if (slot_ >= 0) temp_used[slot_] = 0;
     errno = e;
@@ -230,18 +225,14 @@ AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(fina
 }
 
 AtomicFile::~AtomicFile() {
-  if (fd_ >= 0) close(fd_);
   if (!committed_) unlink(temp_.c_str());
   if (slot_ >= 0) temp_used[slot_] = 0;
 }
 
 void AtomicFile::commit() {
-  fsync_or_throw(fd_, temp_);
-  if (close(fd_) != 0) {
-    fd_ = -1;
-    throw_errno(temp_ + ": close");
-  }
-  fd_ = -1;
+  fsync_or_throw(fd_.get(), temp_);
+  // close() reports the last write errors of some filesystems (NFS).
+  if (close(fd_.release()) != 0) throw_errno(temp_ + ": close");
   if (rename(temp_.c_str(), final_.c_str()) != 0) throw_errno(final_ + ": rename from " + temp_);
   committed_ = true;
   if (slot_ >= 0) temp_used[slot_] = 0;

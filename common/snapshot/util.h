@@ -6,6 +6,8 @@
 #include <string>
 #include <sys/types.h>
 
+#include "unique-fd.h"
+
 namespace hexz {
 
 using Uuid = std::array<unsigned char, 16>;
@@ -53,14 +55,14 @@ class AtomicFile {
   AtomicFile(const AtomicFile &) = delete;
   AtomicFile &operator=(const AtomicFile &) = delete;
 
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   const std::string &temp_path() const { return temp_; }
   const std::string &final_path() const { return final_; }
   void commit();
 
  private:
   std::string final_, temp_;
-  int fd_ = -1;
+  UniqueFd fd_;
   int slot_ = -1;  // registration for remove_temp_files_on_signals
   bool committed_ = false;
 };

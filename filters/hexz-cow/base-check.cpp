@@ -7,6 +7,7 @@
 #include "error.h"
 #include "format.h"
 #include "snapshot.h"
+#include "unique-fd.h"
 #include "util.h"
 
 namespace hexz_cow {
@@ -15,11 +16,10 @@ namespace {
 
 // Whether PATH starts with the .st magic (anything else: not ours to judge).
 bool looks_like_snapshot(const std::string &path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  hexz::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
   unsigned char magic[sizeof hexz::MAGIC];
-  size_t n = hexz::pread_full(fd, magic, sizeof magic, 0);
-  close(fd);
+  size_t n = hexz::pread_full(fd.get(), magic, sizeof magic, 0);
   return n == sizeof magic && memcmp(magic, hexz::MAGIC, sizeof magic) == 0;
 }
 

@@ -25,55 +25,49 @@ OverlayFile::OverlayFile(const std::string &path) {
     std::string tmpl = std::string(dir && *dir ? dir : "/var/tmp") + "/hexz-cow.XXXXXX";
     std::vector<char> t(tmpl.begin(), tmpl.end());
     t.push_back('\0');
-    fd_ = mkostemp(t.data(), O_CLOEXEC);
-    if (fd_ < 0) throw_errno(tmpl + ": cannot create the ephemeral overlay");
+    fd_.reset(mkostemp(t.data(), O_CLOEXEC));
+    if (!fd_) throw_errno(tmpl + ": cannot create the ephemeral overlay");
     unlink(t.data());
     name_ = std::string("ephemeral overlay ") + t.data();
   } else {
     name_ = path;
     persistent_ = true;
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd_ < 0 && (errno == EACCES || errno == EROFS || errno == EPERM)) {
-      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!fd_ && (errno == EACCES || errno == EROFS || errno == EPERM)) {
+      fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
       writable_ = false;
     }
-    if (fd_ < 0) throw_errno(path + ": cannot open overlay");
+    if (!fd_) throw_errno(path + ": cannot open overlay");
     struct stat st;
-    if (fstat(fd_, &st) != 0) throw_errno(path + ": stat");
-    if (!S_ISREG(st.st_mode)) {
-      close(fd_);
-      throw Error(path + ": overlay is not a regular file", EINVAL);
-    }
+    if (fstat(fd_.get(), &st) != 0) throw_errno(path + ": stat");
+    if (!S_ISREG(st.st_mode)) throw Error(path + ": overlay is not a regular file", EINVAL);
   }
   // A second descriptor for allocation scans (through /proc so that it works
   // for the unlinked ephemeral file too).
-  scan_ = hexz::open_file_source("/proc/self/fd/" + std::to_string(fd_));
+  scan_ = hexz::open_file_source("/proc/self/fd/" + std::to_string(fd_.get()));
 }
 
-OverlayFile::~OverlayFile() {
-  scan_.reset();
-  if (fd_ >= 0) close(fd_);
-}
+OverlayFile::~OverlayFile() = default;
 
 uint64_t OverlayFile::length() const {
   struct stat st;
-  if (fstat(fd_, &st) != 0) throw_errno(name_ + ": stat");
+  if (fstat(fd_.get(), &st) != 0) throw_errno(name_ + ": stat");
   return uint64_t(st.st_size);
 }
 
 void OverlayFile::read(void *buf, size_t len, uint64_t off) const {
-  size_t n = hexz::pread_full(fd_, buf, len, off_t(off));
+  size_t n = hexz::pread_full(fd_.get(), buf, len, off_t(off));
   if (n == size_t(-1)) throw_errno(name_ + ": read at offset " + std::to_string(off));
   if (n < len) memset(static_cast<char *>(buf) + n, 0, len - n);
 }
 
 void OverlayFile::write(const void *buf, size_t len, uint64_t off) {
-  hexz::pwrite_full(fd_, buf, len, off_t(off), name_);
+  hexz::pwrite_full(fd_.get(), buf, len, off_t(off), name_);
 }
 
 void OverlayFile::punch(uint64_t off, uint64_t len) {
   if (len == 0) return;
-  if (fallocate(fd_, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(off), off_t(len)) == 0) return;
+  if (fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off_t(off), off_t(len)) == 0) return;
   if (errno != EOPNOTSUPP && errno != ENOSYS) throw_errno(name_ + ": punching a hole");
   // No hole punching here: write zeroes, but never beyond the end of the
   // file, where the bytes read as zero already.
@@ -90,7 +84,7 @@ void OverlayFile::punch(uint64_t off, uint64_t len) {
 }
 
 void OverlayFile::sync() {
-  hexz::fsync_or_throw(fd_, name_);
+  hexz::fsync_or_throw(fd_.get(), name_);
 }
 
 void OverlayFile::allocation(uint64_t off, uint64_t len,
@@ -100,7 +94,7 @@ void OverlayFile::allocation(uint64_t off, uint64_t len,
 
 void OverlayFile::lock_exclusive() {
   if (locked_) return;
-  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+  if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK) throw Error(name_ + ": overlay is in use by another process", EBUSY);
     throw_errno(name_ + ": flock");
   }

@@ -10,6 +10,8 @@
 #include <memory>
 #include <string>
 
+#include "unique-fd.h"
+
 namespace hexz {
 class Source;
 }
@@ -48,7 +50,7 @@ class OverlayFile {
 
  private:
   std::string name_;
-  int fd_ = -1;
+  hexz::UniqueFd fd_;
   bool persistent_ = false, writable_ = true, locked_ = false;
   // SEEK_DATA/SEEK_HOLE scanning is the core library's file source.
   std::unique_ptr<hexz::Source> scan_;

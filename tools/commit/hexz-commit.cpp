@@ -29,6 +29,7 @@
 #include "pack.h"
 #include "progress.h"
 #include "snapshot.h"
+#include "unique-fd.h"
 #include "nbd-source.h"
 #include "writer.h"
 
@@ -128,23 +129,17 @@ std::vector<uint64_t> touched_blocks(const std::vector<uint64_t> &meta, uint32_t
 class OverlayLock {
  public:
   explicit OverlayLock(const std::string &overlay) {
-    fd_ = open(overlay.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) throw_errno(overlay);
-    if (flock(fd_, LOCK_SH | LOCK_NB) != 0) {
-      int e = errno;
-      close(fd_);
-      if (e == EWOULDBLOCK)
+    fd_.reset(open(overlay.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd_) throw_errno(overlay);
+    if (flock(fd_.get(), LOCK_SH | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK)
         throw Error(overlay + ": the overlay is in use by a running nbdkit; stop it first (which flushes it)", EBUSY);
-      errno = e;
       throw_errno(overlay + ": flock");
     }
   }
-  ~OverlayLock() { close(fd_); }
-  OverlayLock(const OverlayLock &) = delete;
-  OverlayLock &operator=(const OverlayLock &) = delete;
 
  private:
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 // The overlay's .base record, if any, must name BASE.  Returns whether it

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "format.h"
+#include "unique-fd.h"
 #include "util.h"
 #include "nbd-source.h"
 
@@ -18,33 +19,21 @@ namespace {
 // The first bytes of a local file, to tell a snapshot from a raw image (and
 // to recognise container formats that must be served by qemu-nbd first).
 std::string file_magic(const std::string &path, const std::string &what) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw_errno(what);
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw_errno(what);
   struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int e = errno;
-    close(fd);
-    errno = e;
-    throw_errno(what + ": stat");
-  }
-  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-    close(fd);
+  if (fstat(fd.get(), &st) != 0) throw_errno(what + ": stat");
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
     throw Error(what + ": not a disk image (neither a regular file, a block device nor an NBD URI)", EINVAL);
-  }
   unsigned char buf[8] = {};
-  size_t n = pread_full(fd, buf, sizeof buf, 0);
-  int e = errno;
-  close(fd);
-  if (n == size_t(-1)) {
-    errno = e;
-    throw_errno(what + ": read");
-  }
+  size_t n = pread_full(fd.get(), buf, sizeof buf, 0);
+  if (n == size_t(-1)) throw_errno(what + ": read");
   return std::string(reinterpret_cast<char *>(buf), n);
 }
 
-void connect_source(ImageInput &in, struct nbd_handle *h, const std::string &name) {
-  in.handle = h;
-  in.source = nbd_handle_source(h, name);  // takes ownership, closes on error
+void connect_source(ImageInput &in, NbdHandle h, const std::string &name) {
+  in.handle = h.get();
+  in.source = nbd_handle_source(std::move(h), name);
 }
 
 }  // namespace
@@ -56,13 +45,13 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
 
   if (is_nbd_uri(spec)) {
     in->kind = "NBD URI";
-    struct nbd_handle *h;
+    NbdHandle h;
     try {
       h = connect_nbd_uri(spec);
     } catch (const Error &e) {
       throw Error(std::string(role) + " " + e.what(), e.err());
     }
-    connect_source(*in, h, spec);
+    connect_source(*in, std::move(h), spec);
     return in;
   }
 

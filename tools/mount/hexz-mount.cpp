@@ -27,6 +27,7 @@
 #include "nbdkit-server.h"
 #include "options.h"
 #include "snapshot.h"
+#include "unique-fd.h"
 #include "util.h"
 
 using namespace hexz;
@@ -127,13 +128,8 @@ void detach() {
   close(status_fd);
   status_fd = -1;
   mount_log_detach();
-  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null >= 0) {
-    dup2(null, 0);
-    dup2(null, 1);
-    dup2(null, 2);
-    close(null);
-  }
+  if (UniqueFd null{open("/dev/null", O_RDWR | O_CLOEXEC)})
+    for (int std_fd : {0, 1, 2}) dup2(null.get(), std_fd);
   if (chdir("/") != 0) {
   }
 }
@@ -161,7 +157,6 @@ std::string make_private_dir() {
 int run(const Options &o, bool has_memory, time_t created) {
   std::string ephemeral;
   int rc = EXIT_OK;
-  int relay[2] = {-1, -1};
   std::thread relay_thread;
   try {
     ServeOptions so;
@@ -177,22 +172,17 @@ int run(const Options &o, bool has_memory, time_t created) {
       }
     }
     if (!o.cache_size.empty()) so.params.push_back("cache-size=" + o.cache_size);
+    UniqueFd relay_in;  // nbdkit's end of the relay, closed here once nbdkit has it
     if (o.daemon) {
       // nbdkit's messages must outlive our standard error: relay them.
+      int relay[2];
       if (pipe2(relay, O_CLOEXEC) != 0) throw_errno("pipe");
+      relay_in.reset(relay[1]);
       so.stderr_fd = relay[1];
       relay_thread = mount_log_relay(relay[0]);
     }
-    std::unique_ptr<NbdkitServer> server;
-    try {
-      server = std::make_unique<NbdkitServer>(so);
-    } catch (...) {
-      if (relay[1] >= 0) close(relay[1]);
-      relay[1] = -1;
-      throw;
-    }
-    if (relay[1] >= 0) close(relay[1]);
-    relay[1] = -1;
+    auto server = std::make_unique<NbdkitServer>(so);
+    relay_in.reset();
 
     if (o.nbd) {
       serve_nbd(*server, o.mountpoint, !o.rw, detach);
