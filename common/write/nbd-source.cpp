@@ -13,16 +13,13 @@ namespace {
 
 class NbdSource : public Source {
  public:
-  NbdSource(struct nbd_handle *h, const std::string &name) : h_(h), name_(name) {
-    int64_t s = nbd_get_size(h_);
+  NbdSource(NbdHandle h, const std::string &name) : h_(std::move(h)), name_(name) {
+    int64_t s = nbd_get_size(h_.get());
     if (s < 0) throw Error(name_ + ": " + nbd_get_error(), EIO);
     size_ = uint64_t(s);
-    can_status_ = nbd_can_meta_context(h_, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+    can_status_ = nbd_can_meta_context(h_.get(), LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
   }
-  ~NbdSource() override {
-    nbd_shutdown(h_, 0);
-    nbd_close(h_);
-  }
+  ~NbdSource() override { nbd_shutdown(h_.get(), 0); }
   const std::string &name() const override { return name_; }
   uint64_t size() const override { return size_; }
   // A large read goes out as several requests in flight at once, so that
@@ -39,14 +36,14 @@ class NbdSource : public Source {
     auto wait_oldest = [&] {
       int64_t c = cookies.front();
       int r;
-      while ((r = nbd_aio_command_completed(h_, uint64_t(c))) == 0)
-        if (nbd_poll(h_, -1) == -1) break;
+      while ((r = nbd_aio_command_completed(h_.get(), uint64_t(c))) == 0)
+        if (nbd_poll(h_.get(), -1) == -1) break;
       if (r != 1 && error.empty()) error = nbd_get_error() ? nbd_get_error() : "request failed";
       cookies.pop_front();
     };
     while (len > 0 && error.empty()) {
       size_t n = len < CHUNK ? len : CHUNK;
-      int64_t c = nbd_aio_pread(h_, p, n, off, NBD_NULL_COMPLETION, 0);
+      int64_t c = nbd_aio_pread(h_.get(), p, n, off, NBD_NULL_COMPLETION, 0);
       if (c == -1) {
         error = nbd_get_error();
         break;
@@ -81,7 +78,7 @@ class NbdSource : public Source {
         }
         return 0;
       };
-      if (nbd_block_status(h_, req, off, (nbd_extent_callback){.callback = cb, .user_data = &ctx, .free = nullptr},
+      if (nbd_block_status(h_.get(), req, off, (nbd_extent_callback){.callback = cb, .user_data = &ctx, .free = nullptr},
                            0) != 0)
         throw Error(name_ + ": block status: " + nbd_get_error(), EIO);
       if (ctx.pos == off) {  // server made no progress: treat the rest as data
@@ -93,7 +90,7 @@ class NbdSource : public Source {
   }
 
  private:
-  struct nbd_handle *h_;
+  NbdHandle h_;
   std::string name_;
   uint64_t size_ = 0;
   bool can_status_ = false;
@@ -101,23 +98,13 @@ class NbdSource : public Source {
 
 }  // namespace
 
-std::unique_ptr<Source> nbd_handle_source(struct nbd_handle *h, const std::string &name) {
-  try {
-    return std::make_unique<NbdSource>(h, name);
-  } catch (...) {
-    nbd_close(h);
-    throw;
-  }
+std::unique_ptr<Source> nbd_handle_source(NbdHandle h, const std::string &name) {
+  return std::make_unique<NbdSource>(std::move(h), name);
 }
 
-struct nbd_handle *connect_nbd_uri(const std::string &uri) {
-  struct nbd_handle *h = nbd_create();
-  if (!h) throw Error(std::string("nbd_create: ") + nbd_get_error(), ENOMEM);
-  if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || nbd_connect_uri(h, uri.c_str()) != 0) {
-    std::string err = nbd_get_error();
-    nbd_close(h);
-    throw Error(uri + ": " + err, EIO);
-  }
+NbdHandle connect_nbd_uri(const std::string &uri) {
+  NbdHandle h = new_nbd_handle();
+  if (nbd_connect_uri(h.get(), uri.c_str()) != 0) throw Error(uri + ": " + nbd_get_error(), EIO);
   return h;
 }
 

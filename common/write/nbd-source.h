@@ -4,9 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "nbd-handle.h"
 #include "source.h"
-
-struct nbd_handle;
 
 namespace hexz {
 
@@ -14,9 +13,9 @@ namespace hexz {
 std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri);
 // A libnbd handle connected to URI with base:allocation requested, for
 // callers that also issue asynchronous commands on it (hexz-diff -b).
-struct nbd_handle *connect_nbd_uri(const std::string &uri);
-// An already connected libnbd handle; the Source takes ownership and closes it.
-std::unique_ptr<Source> nbd_handle_source(struct nbd_handle *h, const std::string &name);
+NbdHandle connect_nbd_uri(const std::string &uri);
+// An already connected libnbd handle, which the Source then owns.
+std::unique_ptr<Source> nbd_handle_source(NbdHandle h, const std::string &name);
 
 bool is_nbd_uri(const std::string &s);
 // An NBD URI or a file path.

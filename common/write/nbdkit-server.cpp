@@ -113,15 +113,10 @@ std::string NbdkitServer::uri(const std::string &exportname) const {
   return "nbd+unix:///" + exportname + "?socket=" + socket_;
 }
 
-struct nbd_handle *NbdkitServer::connect(const std::string &exportname) const {
-  struct nbd_handle *h = nbd_create();
-  if (!h) throw Error(std::string("nbd_create: ") + nbd_get_error(), ENOMEM);
-  if (nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 ||
-      nbd_set_export_name(h, exportname.c_str()) != 0 || nbd_connect_unix(h, socket_.c_str()) != 0) {
-    std::string err = nbd_get_error();
-    nbd_close(h);
-    throw Error("cannot connect to nbdkit (export '" + exportname + "'): " + err, EIO);
-  }
+NbdHandle NbdkitServer::connect(const std::string &exportname) const {
+  NbdHandle h = new_nbd_handle();
+  if (nbd_set_export_name(h.get(), exportname.c_str()) != 0 || nbd_connect_unix(h.get(), socket_.c_str()) != 0)
+    throw Error("cannot connect to nbdkit (export '" + exportname + "'): " + nbd_get_error(), EIO);
   return h;
 }
 

@@ -14,7 +14,8 @@
 #include <sys/types.h>
 #include <vector>
 
-struct nbd_handle;
+#include "nbd-handle.h"
+
 
 namespace hexz {
 
@@ -55,7 +56,7 @@ class NbdkitServer {
   // nbd+unix URI of an export ("" = disk, "memory").
   std::string uri(const std::string &exportname = "") const;
   // A new connected handle to EXPORTNAME, with base:allocation requested.
-  struct nbd_handle *connect(const std::string &exportname = "") const;
+  NbdHandle connect(const std::string &exportname = "") const;
   // Stops nbdkit and reports whether it exited cleanly; throws Error if not.
   void stop();
 

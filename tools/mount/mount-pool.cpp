@@ -11,31 +11,22 @@ namespace hexz {
 
 HandlePool::HandlePool(const NbdkitServer &server, const std::string &exportname, unsigned n)
     : name_(exportname.empty() ? "disk" : exportname) {
-  try {
-    for (unsigned i = 0; i < n; i++) {
-      struct nbd_handle *h = server.connect(exportname);
-      all_.push_back(h);
-      if (i == 0) {
-        int64_t size = nbd_get_size(h);
-        if (size < 0) throw Error(name_ + ": cannot get the size: " + nbd_get_error(), EIO);
-        size_ = uint64_t(size);
-        writable_ = nbd_is_read_only(h) == 0;
-        multi_conn_ = nbd_can_multi_conn(h) == 1;
-        // Without multi-conn consistency, reads on one connection may miss
-        // writes made on another: use a single connection for a writable
-        // export then.
-        if (writable_ && !multi_conn_) n = 1;
-      }
+  for (unsigned i = 0; i < n; i++) {
+    all_.push_back(server.connect(exportname));
+    struct nbd_handle *h = all_.back().get();
+    idle_.push_back(h);
+    if (i == 0) {
+      int64_t size = nbd_get_size(h);
+      if (size < 0) throw Error(name_ + ": cannot get the size: " + nbd_get_error(), EIO);
+      size_ = uint64_t(size);
+      writable_ = nbd_is_read_only(h) == 0;
+      multi_conn_ = nbd_can_multi_conn(h) == 1;
+      // Without multi-conn consistency, reads on one connection may miss
+      // writes made on another: use a single connection for a writable
+      // export then.
+      if (writable_ && !multi_conn_) n = 1;
     }
-  } catch (...) {
-    for (auto h : all_) nbd_close(h);
-    throw;
   }
-  idle_ = all_;
-}
-
-HandlePool::~HandlePool() {
-  for (auto h : all_) nbd_close(h);
 }
 
 struct nbd_handle *HandlePool::acquire() {
@@ -98,8 +89,8 @@ int HandlePool::flush() {
 int HandlePool::close() {
   int r = flush();
   std::lock_guard<std::mutex> g(lock_);
-  for (auto h : all_) {
-    if (nbd_shutdown(h, 0) != 0 && r == 0) {
+  for (auto &h : all_) {
+    if (nbd_shutdown(h.get(), 0) != 0 && r == 0) {
       mount_log(name_ + ": disconnect failed: " + nbd_get_error());
       r = -EIO;
     }

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-struct nbd_handle;
+#include "nbd-handle.h"
 
 namespace hexz {
 
@@ -19,7 +19,6 @@ class HandlePool {
  public:
   // Opens N connections to EXPORTNAME; throws Error on failure.
   HandlePool(const NbdkitServer &server, const std::string &exportname, unsigned n);
-  ~HandlePool();
   HandlePool(const HandlePool &) = delete;
   HandlePool &operator=(const HandlePool &) = delete;
 
@@ -46,7 +45,7 @@ class HandlePool {
   std::string name_;
   uint64_t size_ = 0;
   bool writable_ = false, multi_conn_ = false;
-  std::vector<struct nbd_handle *> all_;
+  std::vector<NbdHandle> all_;  // owned; idle_ borrows from them
   std::mutex lock_;
   std::condition_variable idle_cv_;
   std::vector<struct nbd_handle *> idle_;
