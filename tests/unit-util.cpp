@@ -2,12 +2,14 @@
 // .base side files.
 
 #include <criterion/criterion.h>
+#include <csignal>
 #include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "overlay-meta.h"
+#include "process.h"
 #include "source.h"
 #include "unique-fd.h"
 #include "unit-helpers.h"
@@ -94,6 +96,38 @@ Test(unique_fd, sources_that_fail_to_open_leak_nothing) {
   for (const char *bad : {"/dev/null", "/proc/self", "/nonexistent/disk.img"})
     cr_assert_throw(open_file_source(bad), Error, "%s accepted as a disk", bad);
   cr_assert_eq(open_fds(), before, "a failed open_file_source leaked a descriptor");
+}
+
+Test(process, spawn_and_wait) {
+  cr_assert_eq(wait_program(spawn_program({"sh", "-c", "exit 3"})), 3);
+  cr_assert_eq(wait_program(spawn_program({"sh", "-c", "kill -9 $$"})), 128 + SIGKILL);
+  try {
+    spawn_program({"hexz-no-such-program"}, {.package = "hexz-pkg"});
+    cr_assert_fail("a missing program was started");
+  } catch (const Error &e) {
+    std::string m = e.what();
+    cr_assert(m.find("hexz-no-such-program") != std::string::npos && m.find("hexz-pkg") != std::string::npos,
+              "message names neither program nor package: %s", e.what());
+  }
+}
+
+Test(process, wait_until_ready) {
+  std::string flag = test::scratch_dir() + "/ready-flag";
+  auto flag_exists = [&] { return access(flag.c_str(), F_OK) == 0; };
+  pid_t p = spawn_program({"sh", "-c", "sleep 0.3; touch " + flag + "; exec sleep 30"});
+  cr_assert(!flag_exists());
+  cr_assert(wait_until_ready(p, flag_exists, 10) == Readiness::READY);
+  kill(p, SIGTERM);
+  cr_assert_eq(wait_program(p), 128 + SIGTERM);
+
+  p = spawn_program({"sh", "-c", "exit 1"});
+  cr_assert(wait_until_ready(p, [] { return false; }, 10) == Readiness::EXITED);
+
+  p = spawn_program({"sleep", "30"});
+  cr_assert(wait_until_ready(p, [] { return false; }, 1) == Readiness::TIMED_OUT);
+  cr_assert_eq(kill(p, 0), 0, "TIMED_OUT must leave the child running");
+  kill(p, SIGKILL);
+  wait_program(p);
 }
 
 Test(meta, round_trip_and_validation) {

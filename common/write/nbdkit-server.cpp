@@ -4,17 +4,13 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <libnbd.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "error.h"
+#include "process.h"
 #include "util.h"
-
-extern char **environ;
 
 namespace hexz {
 
@@ -48,40 +44,31 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
   if (!o.overlay.empty()) args.push_back("overlay=" + o.overlay);
   for (auto &p : o.params) args.push_back(p);
 
-  std::vector<char *> argv;
-  for (auto &a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_init(&actions);
-  if (o.own_process_group) {
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-    posix_spawnattr_setpgroup(&attr, 0);
-  }
-  if (o.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, o.stderr_fd, 2);
-  int r = posix_spawnp(&pid_, argv[0], &actions, &attr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  posix_spawnattr_destroy(&attr);
-  if (r != 0) {
+  SpawnOptions spawn;
+  spawn.package = "nbdkit";
+  spawn.own_process_group = o.own_process_group;
+  spawn.stderr_fd = o.stderr_fd;
+  try {
+    pid_ = spawn_program(args, spawn);
+  } catch (...) {
     rmdir(dir_.c_str());
-    throw Error(args[0] + ": cannot start nbdkit: " + strerror(r) + " (install the Debian package nbdkit)", r);
+    throw;
   }
   // nbdkit writes the PID file once it accepts connections.
-  for (int i = 0; i < 3000; i++) {
+  auto pidfile_written = [this] {
     struct stat st;
-    if (stat(pidfile_.c_str(), &st) == 0 && st.st_size > 0) return;
-    int status;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    return stat(pidfile_.c_str(), &st) == 0 && st.st_size > 0;
+  };
+  switch (wait_until_ready(pid_, pidfile_written)) {
+    case Readiness::READY: return;
+    case Readiness::EXITED:
       pid_ = -1;
       unlink(socket_.c_str());
       rmdir(dir_.c_str());
       throw Error("nbdkit could not serve " + o.snapshot + (o.overlay.empty() ? "" : " with overlay " + o.overlay) +
                       " (its error is above)",
                   EIO);
-    }
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
+    case Readiness::TIMED_OUT: break;
   }
   stop();
   throw Error("nbdkit did not start within 30 seconds", ETIMEDOUT);
@@ -90,15 +77,12 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
 void NbdkitServer::stop() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
-    int status = 0;
-    while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
+    int rc = wait_program(pid_);
     pid_ = -1;
     unlink(pidfile_.c_str());
     unlink(socket_.c_str());
     rmdir(dir_.c_str());
-    if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM))
-      throw Error("nbdkit exited with an error (its message is above)", EIO);
+    if (rc != 0 && rc != 128 + SIGTERM) throw Error("nbdkit exited with an error (its message is above)", EIO);
   }
 }
 

@@ -18,7 +18,7 @@
 
 #include "error.h"
 #include "mount-fuse.h"
-#include "mount-spawn.h"
+#include "process.h"
 #include "options.h"
 #include "util.h"
 
@@ -80,7 +80,7 @@ static std::string mount_type(const std::string &path) {
 
 static int run(const std::vector<std::string> &args, const std::string &package) {
   try {
-    return wait_program(spawn_program(args, package));
+    return wait_program(spawn_program(args, {.package = package}));
   } catch (const Error &e) {
     die(e.what());
   }

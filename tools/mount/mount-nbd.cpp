@@ -3,7 +3,6 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
-#include <ctime>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,8 +10,8 @@
 
 #include "error.h"
 #include "mount-log.h"
-#include "mount-spawn.h"
 #include "nbdkit-server.h"
+#include "process.h"
 #include "util.h"
 
 namespace hexz {
@@ -38,22 +37,17 @@ void serve_nbd(const NbdkitServer &server, const std::string &device, bool reado
 
   std::vector<std::string> args = {"nbd-client", "-unix", server.socket_path(), device, "-nofork"};
   if (readonly) args.push_back("-readonly");
-  pid_t client = spawn_program(args, "nbd-client");
+  pid_t client = spawn_program(args, {.package = "nbd-client"});
 
   // Connected once the kernel knows the client's PID.
   std::string pidfile = "/sys/block/" + base_name(device) + "/pid";
-  for (int i = 0;; i++) {
-    if (stat(pidfile.c_str(), &st) == 0) break;
-    int status;
-    if (waitpid(client, &status, WNOHANG) == client)
-      throw Error("nbd-client could not connect " + device + " (its error is above)", EIO);
-    if (i == 3000) {
+  switch (wait_until_ready(client, [&] { return stat(pidfile.c_str(), &st) == 0; })) {
+    case Readiness::READY: break;
+    case Readiness::EXITED: throw Error("nbd-client could not connect " + device + " (its error is above)", EIO);
+    case Readiness::TIMED_OUT:
       kill(client, SIGTERM);
       wait_program(client);
       throw Error("nbd-client did not connect " + device + " within 30 seconds", ETIMEDOUT);
-    }
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
   }
   ready();
   for (;;) {
@@ -65,7 +59,7 @@ void serve_nbd(const NbdkitServer &server, const std::string &device, bool reado
       continue;
     }
     // Disconnecting makes the kernel flush, then nbd-client returns.
-    pid_t d = spawn_program({"nbd-client", "-d", device}, "nbd-client");
+    pid_t d = spawn_program({"nbd-client", "-d", device}, {.package = "nbd-client"});
     wait_program(d);
     wait_program(client);
     break;
