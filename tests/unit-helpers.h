@@ -14,6 +14,7 @@
 #include "snapshot.h"
 #include "source.h"
 #include "storage.h"
+#include "util.h"
 #include "writer.h"
 
 namespace test {
@@ -77,13 +78,7 @@ class MemStorage : public hexz::Storage {
 
 inline std::string scratch_dir() {
   static std::string dir;
-  if (dir.empty()) {
-    std::string t = std::string(getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp") + "/hexz-unit.XXXXXX";
-    std::vector<char> v(t.begin(), t.end());
-    v.push_back(0);
-    if (!mkdtemp(v.data())) abort();
-    dir = v.data();
-  }
+  if (dir.empty()) dir = hexz::make_temp_dir(hexz::temp_dir(), "hexz-unit");
   return dir;
 }
 

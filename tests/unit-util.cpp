@@ -5,6 +5,7 @@
 #include <csignal>
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -128,6 +129,26 @@ Test(process, wait_until_ready) {
   cr_assert_eq(kill(p, 0), 0, "TIMED_OUT must leave the child running");
   kill(p, SIGKILL);
   wait_program(p);
+}
+
+Test(util, temp_names) {
+  std::string scratch = test::scratch_dir();
+  setenv("TMPDIR", scratch.c_str(), 1);
+  cr_assert_eq(temp_dir(), scratch);
+  setenv("TMPDIR", "", 1);
+  cr_assert_eq(temp_dir("/var/tmp"), std::string("/var/tmp"));
+
+  std::string d1 = make_temp_dir(scratch, "t"), d2 = make_temp_dir(scratch, "t");
+  struct stat st;
+  cr_assert(d1 != d2 && d1.rfind(scratch + "/t.", 0) == 0);
+  cr_assert(stat(d1.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 0777) == 0700);
+  std::string f;
+  UniqueFd fd = make_temp_file(d1, ".x", f);
+  cr_assert(fd && f.rfind(d1 + "/.x.", 0) == 0 && f.size() == d1.size() + 10);
+  cr_assert(fstat(fd.get(), &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0777) == 0600);
+  cr_assert(fcntl(fd.get(), F_GETFD) & FD_CLOEXEC);
+  cr_assert_throw(make_temp_dir(scratch + "/missing", "t"), Error);
+  cr_assert_throw(make_temp_file(scratch + "/missing", "t", f), Error);
 }
 
 Test(meta, round_trip_and_validation) {

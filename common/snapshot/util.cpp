@@ -173,6 +173,27 @@ std::string replace_extension(const std::string &path, const std::string &new_ex
   return (p.parent_path() / (name.substr(0, dot) + new_ext)).string();
 }
 
+std::string env_or(const char *var, const char *fallback) {
+  const char *v = getenv(var);
+  return v && *v ? v : fallback;
+}
+
+std::string temp_dir(const char *fallback) { return env_or("TMPDIR", fallback); }
+
+std::string make_temp_dir(const std::string &dir, const std::string &prefix) {
+  std::string name = dir + "/" + prefix + ".XXXXXX";
+  if (!mkdtemp(name.data())) throw_errno(name + ": cannot create a temporary directory");
+  return name;
+}
+
+UniqueFd make_temp_file(const std::string &dir, const std::string &prefix, std::string &path) {
+  std::string name = dir + "/" + prefix + ".XXXXXX";
+  UniqueFd fd(mkostemp(name.data(), O_CLOEXEC));
+  if (!fd) throw_errno(name + ": cannot create a temporary file");
+  path = name;
+  return fd;
+}
+
 // Temporary files that a fatal signal must remove.  Plain arrays, because the
 // handler may only call async-signal-safe functions.
 namespace {
@@ -207,12 +228,7 @@ void remove_temp_files_on_signals() {
 }
 
 AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(final_path) {
-  temp_ = (std::filesystem::path(dir_name(final_path)) / ("." + base_name(final_path) + ".XXXXXX")).string();
-  std::vector<char> tmpl(temp_.begin(), temp_.end());
-  tmpl.push_back('\0');
-  fd_.reset(mkostemp(tmpl.data(), O_CLOEXEC));
-  if (!fd_) throw_errno(final_path + ": cannot create temporary file in " + dir_name(final_path));
-  temp_ = tmpl.data();
+  fd_ = make_temp_file(dir_name(final_path), "." + base_name(final_path), temp_);
   slot_ = register_temp(temp_);
   if (fchmod(fd_.get(), mode) != 0) {
     int e = errno;

@@ -45,6 +45,18 @@ std::string relative_path(const std::string &target, const std::string &from_dir
 // by NEW_EXT (which includes the dot); appended when there is none.
 std::string replace_extension(const std::string &path, const std::string &new_ext);
 
+// The value of the environment variable VAR when it is set and not empty,
+// else FALLBACK.
+std::string env_or(const char *var, const char *fallback);
+// The directory for temporary files: env_or("TMPDIR", FALLBACK).
+std::string temp_dir(const char *fallback = "/tmp");
+// Creates a new directory DIR/PREFIX.XXXXXX (mkdtemp: mode 0700, a name no
+// other process has) and returns its path.  Throws Error naming it.
+std::string make_temp_dir(const std::string &dir, const std::string &prefix);
+// Creates and opens a new file DIR/PREFIX.XXXXXX (mkostemp: read-write,
+// mode 0600, close-on-exec); sets PATH to its name.  Throws Error naming it.
+UniqueFd make_temp_file(const std::string &dir, const std::string &prefix, std::string &path);
+
 // A file that appears under its final name only when commit() succeeds:
 // created as DIR/.NAME.XXXXXX, fsynced, renamed, directory fsynced.  The
 // destructor removes the temporary file if commit() was not reached.

@@ -14,21 +14,12 @@
 
 namespace hexz {
 
-static std::string env_or(const char *var, const char *def) {
-  const char *v = getenv(var);
-  return v && *v ? v : def;
-}
-
 std::string nbdkit_program() { return env_or("HEXZ_NBDKIT", "nbdkit"); }
 std::string hexz_plugin() { return env_or("HEXZ_PLUGIN", "hexz"); }
 std::string hexz_cow_filter() { return env_or("HEXZ_COW_FILTER", "hexz-cow"); }
 
 NbdkitServer::NbdkitServer(const ServeOptions &o) {
-  std::string tmpl = env_or("TMPDIR", "/tmp") + "/hexz-nbdkit.XXXXXX";
-  std::vector<char> t(tmpl.begin(), tmpl.end());
-  t.push_back('\0');
-  if (!mkdtemp(t.data())) throw_errno("mkdtemp " + tmpl);
-  dir_ = t.data();
+  dir_ = make_temp_dir(temp_dir(), "hexz-nbdkit");
   socket_ = dir_ + "/sock";
   pidfile_ = dir_ + "/pid";
 

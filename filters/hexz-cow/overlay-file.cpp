@@ -21,14 +21,12 @@ using hexz::throw_errno;
 
 OverlayFile::OverlayFile(const std::string &path) {
   if (path.empty()) {
-    const char *dir = getenv("TMPDIR");
-    std::string tmpl = std::string(dir && *dir ? dir : "/var/tmp") + "/hexz-cow.XXXXXX";
-    std::vector<char> t(tmpl.begin(), tmpl.end());
-    t.push_back('\0');
-    fd_.reset(mkostemp(t.data(), O_CLOEXEC));
-    if (!fd_) throw_errno(tmpl + ": cannot create the ephemeral overlay");
-    unlink(t.data());
-    name_ = std::string("ephemeral overlay ") + t.data();
+    // /var/tmp: an overlay may grow as large as the disk, too large for a
+    // tmpfs /tmp.
+    std::string temp;
+    fd_ = hexz::make_temp_file(hexz::temp_dir("/var/tmp"), "hexz-cow", temp);
+    unlink(temp.c_str());
+    name_ = "ephemeral overlay " + temp;
   } else {
     name_ = path;
     persistent_ = true;

@@ -144,15 +144,6 @@ void remove_dir(const std::string &dir) {
   if (rmdir(dir.c_str()) != 0) mount_log("cannot remove the ephemeral overlay " + dir + ": " + strerror(errno));
 }
 
-std::string make_private_dir() {
-  const char *t = getenv("TMPDIR");
-  std::string tmpl = std::string(t && *t ? t : "/tmp") + "/hexz-mount.XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (!mkdtemp(buf.data())) throw_errno("mkdtemp " + tmpl);
-  return buf.data();
-}
-
 // Serves until unmounted; returns the exit status.
 int run(const Options &o, bool has_memory, time_t created) {
   std::string ephemeral;
@@ -165,7 +156,7 @@ int run(const Options &o, bool has_memory, time_t created) {
     so.own_process_group = true;
     if (o.rw) {
       if (o.overlay.empty()) {
-        ephemeral = make_private_dir();
+        ephemeral = make_temp_dir(temp_dir(), "hexz-mount");
         so.overlay = ephemeral + "/disk.overlay";
       } else {
         so.overlay = o.overlay;
