@@ -151,6 +151,23 @@ Test(util, temp_names) {
   cr_assert_throw(make_temp_file(scratch + "/missing", "t", f), Error);
 }
 
+Test(util, pread_full_throws_on_error) {
+  std::string p = test::scratch_dir() + "/ten";
+  write_file_atomic(p, "0123456789");
+  UniqueFd fd(open(p.c_str(), O_RDONLY | O_CLOEXEC));
+  char buf[16];
+  cr_assert_eq(pread_full(fd.get(), buf, sizeof buf, 4, p), 6u, "short only at end of file");
+  cr_assert_eq(std::string(buf, 6), std::string("456789"));
+  UniqueFd dir(open(test::scratch_dir().c_str(), O_RDONLY | O_CLOEXEC));
+  try {
+    pread_full(dir.get(), buf, sizeof buf, 0, "the-dir");
+    cr_assert_fail("reading a directory returned instead of throwing");
+  } catch (const Error &e) {
+    cr_assert_eq(e.err(), EISDIR);
+    cr_assert(std::string(e.what()).rfind("the-dir: read at offset 0", 0) == 0, "message: %s", e.what());
+  }
+}
+
 Test(meta, round_trip_and_validation) {
   std::string p = test::scratch_dir() + "/x.meta";
   std::vector<uint64_t> v = {0, 3, 4, 1000};

@@ -44,7 +44,7 @@ std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bo
   struct stat st;
   if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
   std::string bytes(size_t(st.st_size), '\0');
-  size_t n = pread_full(fd.get(), bytes.data(), bytes.size(), 0);
+  size_t n = pread_full(fd.get(), bytes.data(), bytes.size(), 0, path);
   if (n != bytes.size()) throw Error(path + ": short read", EIO);
   return parse_meta(bytes, max_blocks, path);
 }

@@ -37,8 +37,7 @@ class FileSource : public Source {
   const std::string &name() const override { return name_; }
   uint64_t size() const override { return size_; }
   void pread(void *buf, size_t len, uint64_t off) override {
-    size_t n = pread_full(fd_.get(), buf, len, off_t(off));
-    if (n == size_t(-1)) throw_errno(name_ + ": read");
+    size_t n = pread_full(fd_.get(), buf, len, off_t(off), name_);
     if (n != len) throw Error(name_ + ": unexpected end of file at offset " + std::to_string(off + n), EIO);
   }
   void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {

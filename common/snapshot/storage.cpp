@@ -27,8 +27,7 @@ std::unique_ptr<Storage> FileStorage::open(const std::string &path) {
 FileStorage::~FileStorage() = default;
 
 void FileStorage::read(void *buf, size_t len, uint64_t off) {
-  size_t n = pread_full(fd_.get(), buf, len, off_t(off));
-  if (n == size_t(-1)) throw_errno(path_ + ": read at offset " + std::to_string(off));
+  size_t n = pread_full(fd_.get(), buf, len, off_t(off), path_);
   if (n != len)
     throw Error(path_ + ": short read: " + std::to_string(len) + " bytes wanted at offset " + std::to_string(off) +
                     ", " + std::to_string(n) + " there (truncated?)",

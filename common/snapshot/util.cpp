@@ -110,13 +110,13 @@ std::string format_size(uint64_t bytes) {
   return buf;
 }
 
-size_t pread_full(int fd, void *buf, size_t len, off_t off) {
+size_t pread_full(int fd, void *buf, size_t len, off_t off, const std::string &path) {
   size_t done = 0;
   while (done < len) {
     ssize_t r = pread(fd, static_cast<char *>(buf) + done, len - done, off + off_t(done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      return done == 0 ? size_t(-1) : done;
+      throw_errno(path + ": read at offset " + std::to_string(off + off_t(done)));
     }
     if (r == 0) break;
     done += size_t(r);
@@ -130,7 +130,7 @@ void pwrite_full(int fd, const void *buf, size_t len, off_t off, const std::stri
     ssize_t r = pwrite(fd, static_cast<const char *>(buf) + done, len - done, off + off_t(done));
     if (r < 0) {
       if (errno == EINTR) continue;
-      throw_errno(path + ": write");
+      throw_errno(path + ": write at offset " + std::to_string(off + off_t(done)));
     }
     done += size_t(r);
   }

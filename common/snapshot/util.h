@@ -26,9 +26,11 @@ uint64_t parse_size(const std::string &s, const char *what);
 // 1024-based, one decimal, units B KB MB GB TB: 20971520 -> "20.0 MB".
 std::string format_size(uint64_t bytes);
 
-// Full-length pread/pwrite: loop over short transfers and EINTR.  pread_full
-// returns the number of bytes read, which is less than LEN only at EOF.
-size_t pread_full(int fd, void *buf, size_t len, off_t off);
+// Full-length pread/pwrite: loop over short transfers and EINTR, and throw
+// Error("PATH: read/write at offset OFF: strerror", errno) when a call
+// fails.  pread_full returns the number of bytes read, which is less than
+// LEN only at end of file.
+size_t pread_full(int fd, void *buf, size_t len, off_t off, const std::string &path);
 void pwrite_full(int fd, const void *buf, size_t len, off_t off, const std::string &path);
 void fsync_or_throw(int fd, const std::string &path);
 // fsync the directory holding PATH, so that a rename in it is durable.

@@ -95,7 +95,7 @@ void SnapshotWriter::put(uint64_t i, const EncodedBlock &b) {
       std::vector<unsigned char> old(s.len);
       if (s.offset >= buf_start_) {
         std::memcpy(old.data(), buf_.data() + (s.offset - buf_start_), s.len);
-      } else if (pread_full(file_.fd(), old.data(), s.len, off_t(s.offset)) != s.len) {
+      } else if (pread_full(file_.fd(), old.data(), s.len, off_t(s.offset), file_.temp_path()) != s.len) {
         throw Error(file_.temp_path() + ": cannot read back a stored block", EIO);
       }
       if (std::memcmp(old.data(), b.stored.data(), s.len) == 0) {

@@ -19,8 +19,12 @@ bool looks_like_snapshot(const std::string &path) {
   hexz::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
   unsigned char magic[sizeof hexz::MAGIC];
-  size_t n = hexz::pread_full(fd.get(), magic, sizeof magic, 0);
-  return n == sizeof magic && memcmp(magic, hexz::MAGIC, sizeof magic) == 0;
+  try {
+    return hexz::pread_full(fd.get(), magic, sizeof magic, 0, path) == sizeof magic &&
+           memcmp(magic, hexz::MAGIC, sizeof magic) == 0;
+  } catch (const hexz::Error &) {
+    return false;  // unreadable (a directory...): the plugin says so
+  }
 }
 
 }  // namespace

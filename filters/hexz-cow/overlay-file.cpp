@@ -54,8 +54,7 @@ uint64_t OverlayFile::length() const {
 }
 
 void OverlayFile::read(void *buf, size_t len, uint64_t off) const {
-  size_t n = hexz::pread_full(fd_.get(), buf, len, off_t(off));
-  if (n == size_t(-1)) throw_errno(name_ + ": read at offset " + std::to_string(off));
+  size_t n = hexz::pread_full(fd_.get(), buf, len, off_t(off), name_);
   if (n < len) memset(static_cast<char *>(buf) + n, 0, len - n);
 }
 

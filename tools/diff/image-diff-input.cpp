@@ -26,8 +26,7 @@ std::string file_magic(const std::string &path, const std::string &what) {
   if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
     throw Error(what + ": not a disk image (neither a regular file, a block device nor an NBD URI)", EINVAL);
   unsigned char buf[8] = {};
-  size_t n = pread_full(fd.get(), buf, sizeof buf, 0);
-  if (n == size_t(-1)) throw_errno(what + ": read");
+  size_t n = pread_full(fd.get(), buf, sizeof buf, 0, what);
   return std::string(reinterpret_cast<char *>(buf), n);
 }
 
