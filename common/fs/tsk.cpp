@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "endian.h"
+#include "error.h"
 #include "source.h"
 
 namespace hexz::fs {
@@ -73,7 +74,7 @@ class TskMapper {
     auto flags = TSK_FS_DIR_WALK_FLAG_ENUM(TSK_FS_DIR_WALK_FLAG_ALLOC | TSK_FS_DIR_WALK_FLAG_RECURSE |
                                            TSK_FS_DIR_WALK_FLAG_NOORPHAN);
     if (tsk_fs_dir_walk(fs_, fs_->root_inum, flags, walk_cb, this) != 0)
-      throw std::runtime_error("directory walk failed: " + tsk_message());
+      throw Error("directory walk failed: " + tsk_message(), EIO);
   }
 
  private:
