@@ -7,6 +7,7 @@ DIFF_TESTS = \
 	test-diff-modes.sh \
 	test-imagediff-blocks.sh \
 	test-imagediff-errors.sh \
-	test-imagediff-files.sh
+	test-imagediff-files.sh \
+	test-imagediff-index.sh
 TESTS += $(DIFF_TESTS)
 EXTRA_DIST += $(DIFF_TESTS) diff-functions.sh

@@ -53,7 +53,7 @@ Ranges zero_blocks(Source &src) {
 class ZeroCursor {
  public:
   explicit ZeroCursor(const Ranges &r) : r_(r) {}
-  // Whether block P is zero, and where that state ends.
+  // Whether block P is in a range (zero), and where that state ends.
   std::pair<bool, uint64_t> at(uint64_t p) {
     while (i_ < r_.size() && r_[i_].second <= p) i_++;
     if (i_ < r_.size() && r_[i_].first <= p) return {true, r_[i_].second};
@@ -70,18 +70,19 @@ struct Chunk {
   bool read_base = false, read_mod = false;
 };
 
-// The ranges to read: every block that is not zero on both sides, in
-// requests of at most CHUNK_BLOCKS.  A side that is zero throughout a chunk
-// is not read at all.
-std::vector<Chunk> plan_chunks(const Ranges &zb, const Ranges &zm, uint64_t nblocks) {
+// The ranges to read: every block that is neither zero on both sides nor
+// known to be equal (EQ), in requests of at most CHUNK_BLOCKS.  A side that
+// is zero throughout a chunk is not read at all.
+std::vector<Chunk> plan_chunks(const Ranges &zb, const Ranges &zm, const Ranges &eq, uint64_t nblocks) {
   std::vector<Chunk> chunks;
-  ZeroCursor cb(zb), cm(zm);
+  ZeroCursor cb(zb), cm(zm), ce(eq);
   uint64_t p = 0;
   while (p < nblocks) {
     auto [bz, bend] = cb.at(p);
     auto [mz, mend] = cm.at(p);
-    uint64_t end = std::min({bend, mend, nblocks});
-    if (!(bz && mz)) {
+    auto [same, eend] = ce.at(p);
+    uint64_t end = std::min({bend, mend, eend, nblocks});
+    if (!(bz && mz) && !same) {
       for (uint64_t q = p; q < end;) {
         Chunk *last = chunks.empty() ? nullptr : &chunks.back();
         if (last && last->first + last->count == q && last->count < CHUNK_BLOCKS) {
@@ -213,7 +214,7 @@ CompareResult compare_images(ImageInput &base, ImageInput &modified, const Compa
   const uint64_t disk = std::max(base.size(), modified.size());
   CompareResult res;
   res.blocks = disk / BS + (disk % BS ? 1 : 0);
-  const std::vector<Chunk> chunks = plan_chunks(zero_blocks(*base.source), zero_blocks(*modified.source), res.blocks);
+  const std::vector<Chunk> chunks = plan_chunks(zero_blocks(*base.source), zero_blocks(*modified.source), o.known_equal, res.blocks);
 
   std::vector<Slot> slots(WINDOW);
   for (auto &s : slots) {

@@ -32,6 +32,9 @@ struct CompareOptions {
   // of them non-zero in MODIFIED, with MODIFIED's bytes (COUNT x 4096, zero
   // beyond the end of the disk).  Called in ascending order.
   std::function<void(uint64_t, uint64_t, const unsigned char *)> changed_data;
+  // [first, end) ranges of 4 KiB blocks already known to be equal on both
+  // sides (from the snapshots' indexes, index-diff.h), ascending: never read.
+  std::vector<std::pair<uint64_t, uint64_t>> known_equal;
 };
 
 // BASE may be shorter than MODIFIED (its missing bytes compare as zeroes);

@@ -16,6 +16,7 @@
 #include "image-diff-compare.h"
 #include "image-diff-files.h"
 #include "image-diff-input.h"
+#include "index-diff.h"
 #include "options.h"
 #include "overlay-meta.h"
 #include "pack.h"
@@ -37,6 +38,7 @@ void image_diff_help() {
       "hexz-diff -b: compare two disk images\n"
       "\n"
       "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-p] [--direct]\n"
+      "                 [--no-index] [--trust-checksums]\n"
       "       hexz-diff --files -b BASE MODIFIED [--times] [--uids] [--xattrs]\n"
       "                 [--checksum[=md5|sha256]] [--csv|--json]\n"
       "\n"
@@ -54,6 +56,11 @@ void image_diff_help() {
       "  -p, --progress        show a progress bar on stderr\n"
       "      --direct          read raw images in-process (pread, SEEK_DATA) instead\n"
       "                        of through nbdkit's file plugin (same bytes, faster)\n"
+      "      --no-index        with two .st inputs, read every block instead of\n"
+      "                        skipping those their indexes prove equal\n"
+      "      --trust-checksums also take blocks with equal XXH3-64 checksums in\n"
+      "                        unrelated snapshots as equal without reading them\n"
+      "                        (not safe against crafted images)\n"
       "\n"
       "File mode (--files) lists added (+), removed (-) and changed (=) files of every\n"
       "filesystem on the two disks, in virt-diff's format:\n"
@@ -80,6 +87,7 @@ struct Options {
   std::string base;
   OutKind out = OutKind::OVERLAY;
   bool allow_grow = false, progress = false, files = false, direct = false;
+  bool no_index = false, trust_checksums = false;
   FileDiffOptions fo;
 };
 
@@ -102,6 +110,16 @@ void check_output_path(const std::string &path, const Options &o, const std::str
       throw Error(path + ": would overwrite the input " + *in, EINVAL);
 }
 
+// Comparison options for BASE and MODIFIED.  With two .st inputs, the blocks
+// their indexes prove equal are never read (index-diff.h); the result is the
+// same as reading them.
+CompareOptions compare_options(const Options &o, const ImageInput &base, const ImageInput &mod) {
+  CompareOptions co;
+  if (!o.no_index && base.is_snapshot() && mod.is_snapshot())
+    co.known_equal = index_diff(*base.snapshot, *mod.snapshot, o.trust_checksums, OVERLAY_BLOCK).equal;
+  return co;
+}
+
 // The overlay: MODIFIED's changed non-zero blocks at their own offsets, the
 // rest of the file sparse; then .meta listing every changed block (blocks
 // that became zero are listed but left unallocated, which reads as zeroes,
@@ -113,7 +131,7 @@ int write_overlay(const Options &o, ImageInput &base, ImageInput &mod, const std
 
   AtomicFile file(output);
   Progress bar(o.progress);
-  CompareOptions co;
+  CompareOptions co = compare_options(o, base, mod);
   co.progress = [&](uint64_t d, uint64_t t) { bar.update(d, t); };
   co.changed_data = [&](uint64_t first, uint64_t n, const unsigned char *data) {
     pwrite_full(file.fd(), data, n * OVERLAY_BLOCK, off_t(first * OVERLAY_BLOCK), file.temp_path());
@@ -159,7 +177,7 @@ int write_thin(const Options &o, ImageInput &base, ImageInput &mod, const std::s
                     base.kind,
                 EINVAL);
   Progress bar(o.progress);
-  CompareOptions co;
+  CompareOptions co = compare_options(o, base, mod);
   co.progress = [&](uint64_t d, uint64_t t) { bar.update(d / 2, t); };
   CompareResult r = compare_images(base, mod, co);
 
@@ -221,6 +239,8 @@ int image_diff_main(int argc, char **argv) {
     OPT_DIR_LINKS,
     OPT_DIR_TIMES,
     OPT_DIRECT,
+    OPT_NO_INDEX,
+    OPT_TRUST_CHECKSUMS,
   };
   static const struct option longopts[] = {
       {"output-format", required_argument, nullptr, 'O'},
@@ -237,6 +257,8 @@ int image_diff_main(int argc, char **argv) {
       {"dir-links", no_argument, nullptr, OPT_DIR_LINKS},
       {"dir-times", no_argument, nullptr, OPT_DIR_TIMES},
       {"direct", no_argument, nullptr, OPT_DIRECT},
+      {"no-index", no_argument, nullptr, OPT_NO_INDEX},
+      {"trust-checksums", no_argument, nullptr, OPT_TRUST_CHECKSUMS},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0}};
@@ -270,6 +292,8 @@ int image_diff_main(int argc, char **argv) {
       case OPT_DIR_LINKS: o.fo.dir_links = true; break;
       case OPT_DIR_TIMES: o.fo.dir_times = true; break;
       case OPT_DIRECT: o.direct = true; break;
+      case OPT_NO_INDEX: o.no_index = true; break;
+      case OPT_TRUST_CHECKSUMS: o.trust_checksums = true; break;
       case 'h': image_diff_help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: usage_error(PROG, "unknown option");
