@@ -11,6 +11,7 @@
 #include "error.h"
 #include "overlay-meta.h"
 #include "process.h"
+#include "same-file.h"
 #include "source.h"
 #include "unique-fd.h"
 #include "unit-helpers.h"
@@ -166,6 +167,21 @@ Test(util, pread_full_throws_on_error) {
     cr_assert_eq(e.err(), EISDIR);
     cr_assert(std::string(e.what()).rfind("the-dir: read at offset 0", 0) == 0, "message: %s", e.what());
   }
+}
+
+Test(util, same_file) {
+  std::string d = test::scratch_dir();
+  write_file_atomic(d + "/a", "a");
+  write_file_atomic(d + "/b", "a");
+  cr_assert(link((d + "/a").c_str(), (d + "/hard").c_str()) == 0);
+  cr_assert(symlink("a", (d + "/soft").c_str()) == 0);
+  cr_assert(same_file(d + "/a", d + "/a"));
+  cr_assert(same_file(d + "/a", d + "/./sub/../a"), "another spelling");
+  cr_assert(same_file(d + "/hard", d + "/a"), "a hard link");
+  cr_assert(same_file(d + "/a", d + "/soft"), "a symlink");
+  cr_assert(!same_file(d + "/a", d + "/b"), "equal contents are not the same file");
+  cr_assert(same_file(d + "/new", d + "/sub/../new"), "an output not written yet, by path");
+  cr_assert(!same_file(d + "/new", d + "/a"));
 }
 
 Test(meta, round_trip_and_validation) {

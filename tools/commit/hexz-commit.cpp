@@ -28,6 +28,7 @@
 #include "overlay-meta.h"
 #include "pack.h"
 #include "progress.h"
+#include "same-file.h"
 #include "snapshot.h"
 #include "unique-fd.h"
 #include "nbd-source.h"
@@ -81,13 +82,6 @@ struct Args {
   uint32_t block_size = 0;  // 0: the input's
   unsigned threads = 0;
 };
-
-// Whether A and B name the same file (by inode if both exist).
-bool same_file(const std::string &a, const std::string &b) {
-  struct stat sa, sb;
-  if (stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0) return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-  return absolute_path(a) == absolute_path(b);
-}
 
 // Replacing a snapshot of the chain NEW.st is read from would break it (and
 // the new snapshot, if thin).

@@ -21,6 +21,7 @@
 #include "overlay-meta.h"
 #include "pack.h"
 #include "progress.h"
+#include "same-file.h"
 #include "util.h"
 #include "writer.h"
 #include "nbd-source.h"
@@ -98,15 +99,10 @@ void describe(const char *role, const ImageInput &in) {
          (unsigned long long)in.size());
 }
 
-bool same_file(const std::string &a, const std::string &b) {
-  struct stat sa, sb;
-  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 // Refuses to write OUTPUT (or its side files) over an input.
 void check_output_path(const std::string &path, const Options &o, const std::string &modified) {
   for (const std::string *in : {&o.base, &modified})
-    if (!is_nbd_uri(*in) && (same_file(path, *in) || absolute_path(path) == absolute_path(*in)))
+    if (!is_nbd_uri(*in) && same_file(path, *in))
       throw Error(path + ": would overwrite the input " + *in, EINVAL);
 }
 
