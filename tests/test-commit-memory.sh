@@ -29,6 +29,21 @@ check() {  # SNAPSHOT EXPECTED-MEMORY
 
 hexz-commit --base base.st --overlay s.overlay -o thick.st
 check thick.st mem.bin
+
+# The memory stream is read from nbdkit hexz's memory export, not decoded
+# in-process: nbdkit's log filter, put in front of everything hexz-commit
+# starts, sees a connection to that export and reads on it.
+cat > nbdkit-log <<EOF
+#!/bin/sh
+exec ${HEXZ_NBDKIT:-nbdkit} --filter=log "\$@" logfile=$tmp/nbdkit.log
+EOF
+chmod +x nbdkit-log
+HEXZ_NBDKIT=$tmp/nbdkit-log hexz-commit --base base.st --overlay s.overlay -o logged.st
+check logged.st mem.bin
+conn=$(sed -n 's/.* connection=\([0-9]*\) Connect export=memory .*/\1/p' nbdkit.log)
+[ -n "$conn" ] || fail "hexz-commit did not read the memory export: $(grep Connect nbdkit.log)"
+grep -q "connection=$conn Read " nbdkit.log || fail "no reads on the memory export (connection $conn)"
+
 hexz-commit --base base.st --overlay s.overlay -o thin.st --thin
 check thin.st mem.bin
 # The thin commit's memory stream is all parent references.

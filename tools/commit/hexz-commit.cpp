@@ -19,7 +19,6 @@
 #include <unistd.h>
 #include <vector>
 
-#include "commit-sources.h"
 #include "config.h"
 #include "error.h"
 #include "format.h"
@@ -30,6 +29,7 @@
 #include "progress.h"
 #include "same-file.h"
 #include "snapshot.h"
+#include "touched-blocks.h"
 #include "unique-fd.h"
 #include "nbd-source.h"
 #include "writer.h"
@@ -159,14 +159,15 @@ bool check_base_record(const Args &a, const Snapshot &base) {
 
 // Writes A.output: DISK as the disk stream (blocks for which TAKE is false
 // as parent references), then the memory stream: --memory's, else FROM's
-// carried over (as parent references when THIN, since it is unchanged).
-void write_output(const Args &a, Source &disk, const std::shared_ptr<const Snapshot> &from, bool thin,
-                  std::function<bool(uint64_t)> take) {
+// carried over (as parent references when THIN, since it is unchanged),
+// read from the "memory" export of SERVER, the nbdkit serving FROM.
+void write_output(const Args &a, Source &disk, const NbdkitServer &server, const std::shared_ptr<const Snapshot> &from,
+                  bool thin, std::function<bool(uint64_t)> take) {
   std::unique_ptr<Source> memory;  // opened first, so that a bad --memory fails early
   if (!a.memory.empty())
     memory = open_source(a.memory);
   else if (from->has_stream(StreamId::MEMORY) && !thin)
-    memory = snapshot_stream_source(from, StreamId::MEMORY);
+    memory = nbd_handle_source(server.connect("memory"), from->path() + " (memory stream)");
 
   SnapshotWriter w(a.output, a.wo);
   Progress bar(a.progress);
@@ -242,10 +243,10 @@ void commit(Args &a) {
   if (a.thin) {
     std::vector<uint64_t> touched = touched_blocks(meta, a.wo.block_size);
     std::unique_ptr<Source> thin_view = touched_blocks_source(*view, touched, a.wo.block_size);
-    write_output(a, *thin_view, base, true,
+    write_output(a, *thin_view, server, base, true,
                  [&touched](uint64_t i) { return std::binary_search(touched.begin(), touched.end(), i); });
   } else {
-    write_output(a, *view, base, false, nullptr);
+    write_output(a, *view, server, base, false, nullptr);
   }
 
   // The new snapshot is durable: only now may the overlay go.
@@ -267,7 +268,7 @@ void flatten(Args &a) {
   NbdkitServer server(single_pass(a.flatten));
   std::unique_ptr<Source> view = nbd_handle_source(server.connect(), a.flatten);
 
-  write_output(a, *view, top, false, nullptr);
+  write_output(a, *view, server, top, false, nullptr);
   view.reset();
   server.stop();
 }

@@ -1,27 +1,10 @@
-#include "commit-sources.h"
+#include "touched-blocks.h"
 
 #include <algorithm>
 
 namespace hexz {
 
 namespace {
-
-class SnapshotStreamSource : public Source {
- public:
-  SnapshotStreamSource(std::shared_ptr<const Snapshot> s, StreamId id)
-      : s_(std::move(s)), id_(id), name_(s_->path() + " (" + stream_name(id) + " stream)") {}
-  const std::string &name() const override { return name_; }
-  uint64_t size() const override { return s_->stream_size(id_); }
-  void pread(void *buf, size_t len, uint64_t off) override { s_->read(id_, off, len, buf); }
-  void extents(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn) override {
-    s_->extents(id_, off, len, fn);
-  }
-
- private:
-  std::shared_ptr<const Snapshot> s_;
-  StreamId id_;
-  std::string name_;
-};
 
 class TouchedBlocksSource : public Source {
  public:
@@ -54,10 +37,6 @@ class TouchedBlocksSource : public Source {
 };
 
 }  // namespace
-
-std::unique_ptr<Source> snapshot_stream_source(std::shared_ptr<const Snapshot> s, StreamId id) {
-  return std::make_unique<SnapshotStreamSource>(std::move(s), id);
-}
 
 std::unique_ptr<Source> touched_blocks_source(Source &inner, const std::vector<uint64_t> &touched,
                                               uint32_t block_size) {

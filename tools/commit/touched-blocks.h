@@ -1,20 +1,13 @@
-// The two Sources hexz-commit needs besides the served merged view: a stream
-// of an opened snapshot (to carry BASE's memory stream over), and a view of
-// another Source that only asks it about the blocks a thin commit stores.
+// A thin commit's view of the merged disk: a Source that asks the served
+// view only about the blocks the overlay touched.
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <vector>
 
-#include "snapshot.h"
 #include "source.h"
 
 namespace hexz {
-
-// Stream ID of snapshot S (following its chain) as a Source; zero runs come
-// from the snapshot's index, so they are never decoded.
-std::unique_ptr<Source> snapshot_stream_source(std::shared_ptr<const Snapshot> s, StreamId id);
 
 // INNER restricted to the blocks of BLOCK_SIZE listed in TOUCHED (sorted,
 // unique): extents() asks INNER only about those blocks and reports every
