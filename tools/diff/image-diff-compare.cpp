@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <utility>
 
+#include "codec.h"
 #include "error.h"
 
 namespace hexz {
@@ -103,32 +104,6 @@ std::vector<Chunk> plan_chunks(const Ranges &zb, const Ranges &zm, const Ranges 
     p = end;
   }
   return chunks;
-}
-
-inline uint64_t load64(const unsigned char *p) {
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-// Word-wise comparison, 64 bytes per step (the compiler vectorises the
-// inner loop), stopping at the first differing step.
-bool same_block(const unsigned char *a, const unsigned char *b) {
-  for (size_t i = 0; i < BS; i += 64) {
-    uint64_t x = 0;
-    for (size_t j = 0; j < 64; j += 8) x |= load64(a + i + j) ^ load64(b + i + j);
-    if (x) return false;
-  }
-  return true;
-}
-
-bool zero_block(const unsigned char *a) {
-  for (size_t i = 0; i < BS; i += 64) {
-    uint64_t x = 0;
-    for (size_t j = 0; j < 64; j += 8) x |= load64(a + i + j);
-    if (x) return false;
-  }
-  return true;
 }
 
 struct Slot;
@@ -266,13 +241,13 @@ CompareResult compare_images(ImageInput &base, ImageInput &modified, const Compa
     for (uint64_t k = 0; k < s.c.count; k++) {
       bool changed, now_zero;
       if (pa && pm) {
-        changed = !same_block(pa + k * BS, pm + k * BS);
-        now_zero = changed && zero_block(pm + k * BS);
+        changed = memcmp(pa + k * BS, pm + k * BS, BS) != 0;
+        now_zero = changed && is_zero(pm + k * BS, BS);
       } else if (pm) {  // BASE reads as zero here
-        now_zero = zero_block(pm + k * BS);
+        now_zero = is_zero(pm + k * BS, BS);
         changed = !now_zero;
       } else {  // MODIFIED reads as zero here
-        changed = !zero_block(pa + k * BS);
+        changed = !is_zero(pa + k * BS, BS);
         now_zero = true;
       }
       if (changed) {
