@@ -7,9 +7,6 @@ write_meta() {
   perl -e 'print pack("Q<*", @ARGV)' "$@" > "$f"
 }
 
-# meta_blocks FILE: the indices a .meta file lists, one per line (od).
-meta_blocks() { od -An -t u8 -w8 -v "$1" | tr -d ' '; }
-
 # human_size BYTES: 1024-based, one decimal, B/KB/MB/GB/TB (awk), the
 # reference for hexz-diff's sizes.
 human_size() {

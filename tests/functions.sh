@@ -91,3 +91,57 @@ damaged_snapshots() {
   head -c 1000 "$1" > "$tmp/short.st"
   head -c 100000 /dev/urandom > "$tmp/garbage.st"
 }
+
+# wait_until SECONDS CMD...: run CMD every 0.1 s until it succeeds; return 1
+# if it still fails after SECONDS.
+wait_until() {
+  local tries=$(($1 * 10))
+  shift
+  until "$@"; do
+    tries=$((tries - 1))
+    [ $tries -gt 0 ] || return 1
+    sleep 0.1
+  done
+}
+
+# running PID: whether process PID exists and has not exited (a child that
+# exited but was not reaped yet still answers kill -0).
+running() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# start_server VAR READY CMD...: start CMD in the background, set $VAR to its
+# PID, and return once the shell test READY succeeds; fail the test if CMD
+# exits first or is not ready within 30 s.  At exit, the process in $VAR (if
+# the test has not cleared it) is killed.  For servers that must outlive one
+# command (restarts, kill -9, a FUSE mount): everything else runs
+# "$NBDKIT -U - ... --run".
+start_server() {
+  # Locals with names of their own: VAR is set in the caller's scope.
+  local _ss_var=$1 _ss_ready=$2
+  shift 2
+  "$@" &
+  printf -v "$_ss_var" %s $!
+  cleanup_fn "[ -z \"\${$_ss_var:-}\" ] || kill \$$_ss_var 2>/dev/null"
+  wait_until 30 eval "$_ss_ready || ! running $!" || true
+  eval "$_ss_ready" || fail "'$*' did not start (its messages are above)"
+}
+
+# start_nbdkit SOCKET ARGS...: start_server for "$NBDKIT -f -U SOCKET ARGS",
+# ready once nbdkit writes its PID file (SOCKET.pid), which it does only when
+# it accepts connections; sets $nbdkit_pid.
+start_nbdkit() {
+  local sock=$1
+  shift
+  rm -f "$sock" "$sock.pid"
+  start_server nbdkit_pid "[ -s '$sock.pid' ]" $NBDKIT -f -U "$sock" -P "$sock.pid" "$@"
+}
+
+# meta_blocks FILE.meta: the block indices a .meta lists (little-endian
+# 64-bit integers, docs/format.md), one per line.
+meta_blocks() { od --endian=little -An -v -tu8 -w8 "$1" | tr -d ' '; }
+
+# flip FILE OFFSET MASK: XOR the byte at OFFSET of FILE with MASK (0x01...).
+flip() {
+  local byte
+  byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+  printf "$(printf '\\%03o' $((byte ^ $3)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}

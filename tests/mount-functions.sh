@@ -37,8 +37,3 @@ make_snapshot() {
   { head -c 1000000 /dev/urandom; seq 1 100000; } > "$tmp/$1.mem"
   hexz-pack --memory="$tmp/$1.mem" "$tmp/$1.raw" "$tmp/$1.st"
 }
-
-# meta_blocks FILE.meta: the block indices it lists, one per line.
-meta_blocks() {
-  od -An -v -tu8 -w8 "$1" | tr -d ' '
-}

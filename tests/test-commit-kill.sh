@@ -17,16 +17,19 @@ PY
 write_overlay base.st s.overlay ops.py
 md5sum base.st s.overlay s.meta s.base > before.md5
 
+# temp_output_grown: whether the commit's temporary output (its name in $t)
+# holds more than 1 MiB yet.
+temp_output_grown() {
+  t=$(ls -a | grep '^\.new\.st\.' || true)
+  [ -n "$t" ] && [ "$(stat -c %s "$t" 2> /dev/null || echo 0)" -gt 1048576 ]
+}
+
 # kill_half_way SIGNAL: start a commit, wait for its temporary output to grow,
 # then kill it.
 kill_half_way() {
   hexz-commit --base base.st --overlay s.overlay -o new.st -c zstd -l 19 -j 1 &
   pid=$!
-  for _ in $(seq 600); do
-    t=$(ls -a | grep '^\.new\.st\.' || true)
-    if [ -n "$t" ] && [ "$(stat -c %s "$t" 2> /dev/null || echo 0)" -gt 1048576 ]; then break; fi
-    sleep 0.05
-  done
+  wait_until 30 temp_output_grown || true
   [ -n "$t" ] || fail "no temporary output appeared"
   kill -s $1 $pid
   rc=0

@@ -11,25 +11,13 @@ head -c $((4 * 1024 * 1024)) /dev/urandom > "$tmp/base.img"
 hexz-pack -b 64K "$tmp/base.img" "$tmp/base.st" > /dev/null
 ov="$tmp/vm.overlay"
 sock="$tmp/sock"
-pid=
 
-start() {
-  rm -f "$sock" "$tmp/pid"
-  $NBDKIT -f -U "$sock" -P "$tmp/pid" --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file="$tmp/base.st" \
-    overlay="$ov" 2> "$tmp/nbdkit.err" &
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && [ -s "$tmp/pid" ] && break
-    sleep 0.1
-  done
-  [ -S "$sock" ] || fail "nbdkit did not start: $(cat "$tmp/nbdkit.err")"
-  pid=$(cat "$tmp/pid")
-}
+start() { start_nbdkit "$sock" --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file="$tmp/base.st" overlay="$ov"; }
 crash() {
-  kill -9 "$pid" 2>/dev/null || true
+  kill -9 "$nbdkit_pid" 2>/dev/null || true
   wait || true
-  pid=
+  nbdkit_pid=
 }
-cleanup_fn '[ -z "$pid" ] || kill -9 $pid'
 
 export sock tmp
 # Round 1: flushed work (set A), then FUA-only work (set F), then unflushed
@@ -57,7 +45,7 @@ open(os.environ["tmp"] + "/expect.meta", "wb").write(b"".join(struct.pack("<Q", 
 for off in range((3 << 20) + 65536, (3 << 20) + 65536 + 40 * 4096, 8192):
     h.pwrite(b"U" * 4096, off)
 # Crash with the connection still open (closing it would flush).
-os.kill(int(open(t + "/pid").read()), 9)
+os.kill(int(open(os.environ["sock"] + ".pid").read()), 9)
 ' || fail "round 1 nbdsh"
 crash
 cmp "$tmp/expect.meta" "$tmp/vm.meta" || fail ".meta after kill -9 is not exactly the flushed set"
@@ -80,7 +68,7 @@ h.flush()
 open(t + "/expect.img", "wb").write(model)
 open(t + "/expect.meta", "wb").write(b"".join(struct.pack("<Q", b) for b in sorted(A)))
 h.pwrite(b"unflushed" * 1000, 7 << 19)  # a block of its own: invisible after the crash
-os.kill(int(open(t + "/pid").read()), 9)
+os.kill(int(open(os.environ["sock"] + ".pid").read()), 9)
 ' || fail "round 2 nbdsh"
 crash
 cmp "$tmp/expect.meta" "$tmp/vm.meta" || fail ".meta after the second kill -9 is wrong"
@@ -88,7 +76,7 @@ start
 nbdcopy "nbd+unix:///?socket=$sock" "$tmp/got.img" || fail "nbdcopy"
 cmp "$tmp/got.img" "$tmp/expect.img" || fail "data after the second kill -9 is wrong"
 # A clean stop (SIGTERM) keeps it all too.
-kill "$pid"
+kill "$nbdkit_pid"
 wait || true
-pid=
+nbdkit_pid=
 cmp "$tmp/expect.meta" "$tmp/vm.meta" || fail ".meta changed by a clean stop without writes"

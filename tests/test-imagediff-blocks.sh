@@ -23,13 +23,6 @@ while True:
     i += 1
 EOF
 }
-# meta_blocks META: the indices listed in a .meta file, one per line.
-meta_blocks() {
-  /usr/bin/python3 -c '
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-for (v,) in struct.iter_unpack("<Q", d): print(v)' "$1"
-}
 check_blocks() {  # BASE_RAW MODIFIED_RAW META
   reference_blocks "$1" "$2" > ref.txt
   meta_blocks "$3" > got.txt

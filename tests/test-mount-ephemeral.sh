@@ -21,6 +21,6 @@ umnt "$tmp/m"
 TMPDIR=$tmp/t mnt "$tmp/m" --rw "$tmp/a.st"
 pid=$(cat "$tmp/m/.hexz-mount.pid")
 kill -TERM "$pid"
-for i in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+wait_until 10 eval "! running $pid" || true
 mountpoint -q "$tmp/m" && fail "still mounted after SIGTERM"
 [ -z "$(ls -A "$tmp/t")" ] || fail "left behind after SIGTERM: $(ls -R "$tmp/t")"

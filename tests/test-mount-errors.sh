@@ -65,7 +65,7 @@ fi
 # A mount whose process died (ENOTCONN) can still be unmounted.
 mnt "$tmp/m" "$tmp/a.st"
 kill -KILL "$(cat "$tmp/m/.hexz-mount.pid")"
-for i in $(seq 50); do ls "$tmp/m" >/dev/null 2>&1 || break; sleep 0.1; done
+wait_until 5 eval "! ls '$tmp/m' >/dev/null 2>&1" || true
 umnt "$tmp/m"
 
 # --cache-size reaches the plugin: a working mount with a tiny cache.

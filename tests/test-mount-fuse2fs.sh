@@ -12,16 +12,14 @@ ov=$tmp/vm.overlay
 mnt "$tmp/m" --rw --overlay "$ov" "$tmp/a.st"
 
 mkdir -p "$tmp/fs"
-fuse2fs -f -o fakeroot "$tmp/m/disk" "$tmp/fs" &
-fuse2fs_pid=$!
-cleanup_fn "mountpoint -q '$tmp/fs' && fusermount3 -u '$tmp/fs'; kill $fuse2fs_pid 2>/dev/null; wait $fuse2fs_pid"
-for i in $(seq 100); do mountpoint -q "$tmp/fs" && break; sleep 0.1; done
-mountpoint -q "$tmp/fs" || fail "fuse2fs did not mount $tmp/m/disk"
+start_server fuse2fs_pid "mountpoint -q '$tmp/fs'" fuse2fs -f -o fakeroot "$tmp/m/disk" "$tmp/fs"
+cleanup_fn "mountpoint -q '$tmp/fs' && fusermount3 -u '$tmp/fs'; wait $fuse2fs_pid"
 cmp "$tmp/fs/etc/services" "$tmp/a.tree/etc/services" || fail "reading a file through fuse2fs"
 seq 1 20000 > "$tmp/fs/hello.txt"
 mkdir "$tmp/fs/newdir"
 fusermount3 -u "$tmp/fs"
 wait $fuse2fs_pid || fail "fuse2fs exited with an error"
+fuse2fs_pid=
 
 cp "$tmp/m/disk" "$tmp/after.raw"
 umnt "$tmp/m"

@@ -63,13 +63,11 @@ umnt "$tmp/m"
 
 # SIGTERM to a foreground hexz-mount unmounts, flushes and exits 0.
 mkdir -p "$tmp/f"
-hexz-mount --rw --overlay "$tmp/f.overlay" "$tmp/a.st" "$tmp/f" &
-pid=$!
-cleanup_fn "kill $pid 2>/dev/null"
-for i in $(seq 100); do [ -e "$tmp/f/disk" ] && break; sleep 0.1; done
+start_server pid "[ -e '$tmp/f/disk' ]" hexz-mount --rw --overlay "$tmp/f.overlay" "$tmp/a.st" "$tmp/f"
 write "$tmp/f/disk" 40000 sigterm   # block 9, not fsynced
 kill -TERM $pid
 wait $pid || fail "hexz-mount exited with $? after SIGTERM"
+pid=
 mountpoint -q "$tmp/f" && fail "still mounted after SIGTERM"
 [ "$(meta_blocks "$tmp/f.meta")" = 9 ] || fail "SIGTERM did not flush: .meta holds $(meta_blocks "$tmp/f.meta")"
 [ "$(dd if="$tmp/f.overlay" bs=1 skip=40000 count=7 status=none)" = sigterm ] || fail "SIGTERM: overlay data"

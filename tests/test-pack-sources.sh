@@ -35,10 +35,7 @@ $NBDKIT -U - -r file "$tmp/disk.img" --run 'hexz-pack "$uri" '"$tmp/nbd.st"
 hexz-info --json "$tmp/nbd.st" > "$tmp/nbd.json"
 
 qemu-img convert -O qcow2 "$tmp/disk.img" "$tmp/disk.qcow2"
-qemu-nbd -r -t -f qcow2 -k "$tmp/q.sock" "$tmp/disk.qcow2" &
-qpid=$!
-cleanup_fn "kill $qpid"
-for i in $(seq 100); do [ -S "$tmp/q.sock" ] && break; sleep 0.1; done
+start_server qemu_nbd_pid "[ -S '$tmp/q.sock' ]" qemu-nbd -r -t -f qcow2 -k "$tmp/q.sock" "$tmp/disk.qcow2"
 hexz-pack "nbd+unix:///?socket=$tmp/q.sock" "$tmp/qcow.st"
 hexz-info --json "$tmp/qcow.st" > "$tmp/qcow.json"
 
