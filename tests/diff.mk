@@ -1,5 +1,6 @@
 # Tests of hexz-diff: overlay mode (test-diff-*) and image mode (test-imagediff-*).
 DIFF_TESTS = \
+	test-diff-escape.sh \
 	test-diff-ext4.sh \
 	test-diff-iso.sh \
 	test-diff-malformed.sh \

@@ -7,8 +7,16 @@
 
 namespace hexz {
 
-// S as a JSON string literal body (without the quotes).
+// S as a JSON string literal body (without the quotes).  JSON text is
+// UTF-8: a byte of S that is not part of a valid UTF-8 sequence becomes
+// U+FFFD (names on a guest's disk are bytes, not text); control characters,
+// C1 controls included, are written as \uXXXX escapes.
 std::string json_escape(const std::string &s);
+
+// The length of the valid UTF-8 sequence at S[I] (1 for ASCII), or 0 if the
+// byte there does not start one (a stray continuation byte, an overlong
+// form, a UTF-16 surrogate, a code point above U+10FFFF, a cut sequence).
+size_t utf8_length(const std::string &s, size_t i);
 
 class Json {
  public:

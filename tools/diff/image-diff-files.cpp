@@ -276,7 +276,8 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
       if (!problem.empty()) j.key("message").value(problem);
     }
     if (!problem.empty()) {
-      fprintf(stderr, "hexz-diff: %s: files not compared: %s\n", label.c_str(), problem.c_str());
+      fprintf(stderr, "hexz-diff: %s: files not compared: %s\n", escape_text(label).c_str(),
+              escape_text(problem).c_str());
       if (!o.json) pr.comment(label + ": files not compared: " + problem);
       if (o.json) j.end_object();
       continue;

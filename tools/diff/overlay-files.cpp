@@ -216,13 +216,15 @@ void print_files(const fs::DiskMap &after, const Resolution &r) {
 
 void print_text(const OverlayFilesOptions &o, const std::string &base, bool meta_present,
                 const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r) {
-  for (auto &w : r.warnings) fprintf(stderr, "%s: warning: %s\n", PROG, w.c_str());
+  for (auto &w : r.warnings) fprintf(stderr, "%s: warning: %s\n", PROG, escape_text(w).c_str());
   const uint64_t total = blocks.size();
   print_header(o, base, total, meta_present);
   print_files(after, r);
   if (!r.metadata.empty() || !r.free.empty() || !r.unresolved.empty()) printf("\n");
   for (auto *v : {&r.metadata, &r.free, &r.unresolved})
-    for (auto &a : *v) printf("%s: %s: %s\n", a.where.c_str(), a.area.c_str(), plural(a.blocks, "block").c_str());
+    for (auto &a : *v)
+      printf("%s: %s: %s\n", escape_text(a.where).c_str(), escape_text(a.area).c_str(),
+             plural(a.blocks, "block").c_str());
 
   printf("\nSummary of %s:\n", plural(total, "modified block").c_str());
   printf("  in files:            %llu\n", (unsigned long long)r.in_files);

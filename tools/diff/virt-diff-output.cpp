@@ -16,6 +16,41 @@ std::string time_str(int64_t t) {
 
 }  // namespace
 
+std::string escape_text(const std::string &s, bool ascii_only) {
+  std::string o;
+  o.reserve(s.size());
+  auto hex = [&](unsigned char c) {
+    char b[8];
+    snprintf(b, sizeof b, "\\x%02x", c);
+    o += b;
+  };
+  for (size_t i = 0; i < s.size();) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      if (c < 0x20 || c == 0x7f || c == '\\')
+        hex(c);
+      else
+        o += char(c);
+      i++;
+      continue;
+    }
+    const size_t n = ascii_only ? 0 : utf8_length(s, i);
+    if (n == 0) {  // not part of a valid sequence
+      hex(c);
+      i++;
+      continue;
+    }
+    if (n == 2 && c == 0xc2 && (unsigned char)s[i + 1] < 0xa0) {  // C1 control U+0080-U+009F
+      hex(c);
+      hex((unsigned char)s[i + 1]);
+    } else {
+      o.append(s, i, n);
+    }
+    i += n;
+  }
+  return o;
+}
+
 void VirtDiffWriter::end() { fputc('\n', out_); }
 
 void VirtDiffWriter::sep() {
@@ -28,29 +63,14 @@ void VirtDiffWriter::raw(const std::string &s) {
   fputs(s.c_str(), out_);
 }
 
-// CSV quoting as virt-diff does it: only fields holding a space, quote,
-// comma or newline are quoted, with quotes doubled.
-void VirtDiffWriter::field(const std::string &s) {
-  if (!f_.csv || s.find_first_of(" \",\n") == std::string::npos) return raw(s);
+// CSV quoting as virt-diff does it: only fields holding a space, quote or
+// comma are quoted, with quotes doubled (escape_text left no newline).
+void VirtDiffWriter::field(const std::string &s, bool ascii_only) {
+  const std::string e = escape_text(s, ascii_only);
+  if (!f_.csv || e.find_first_of(" \",") == std::string::npos) return raw(e);
   std::string q = "\"";
-  for (char c : s) q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : e) q += c == '"' ? std::string("\"\"") : std::string(1, c);
   raw(q + "\"");
-}
-
-// An xattr value as virt-diff prints it: printable ASCII as is, other bytes
-// as \xHH.
-void VirtDiffWriter::binary(const std::string &s) {
-  std::string out;
-  char b[8];
-  for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
-      out += char(c);
-    } else {
-      snprintf(b, sizeof b, "\\x%02x", c);
-      out += b;
-    }
-  }
-  field(out);
 }
 
 void VirtDiffWriter::file(char change, const fs::Node &n, const std::string &path, const LineExtras &x) {
@@ -78,11 +98,11 @@ void VirtDiffWriter::file(char change, const fs::Node &n, const std::string &pat
     if (f_.csv)
       field(n.link);
     else
-      raw("-> " + n.link);
+      raw("-> " + escape_text(n.link));
   }
   for (auto &[k, val] : x.xattrs) {
     field(k);
-    binary(val);
+    field(val, true);
   }
   if (!x.note.empty() && !f_.csv) raw(x.note);
   end();
@@ -100,7 +120,7 @@ void VirtDiffWriter::stat_pair(const fs::Node &before, const LineExtras &xb, con
 }
 
 void VirtDiffWriter::comment(const std::string &text) {
-  if (!f_.csv) fprintf(out_, "# %s\n", text.c_str());
+  if (!f_.csv) fprintf(out_, "# %s\n", escape_text(text).c_str());
 }
 
 std::string json_change(char change) { return std::string(1, change == 's' ? '~' : change); }

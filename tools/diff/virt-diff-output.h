@@ -3,6 +3,11 @@
 // [UID GID] [MTIME CTIME] [CHECKSUM] PATH [-> TARGET] [XATTR VALUE]...",
 // in text or CSV; "# changed: FIELDS" after a status-only pair; "# TEXT"
 // comments; the JSON form of a node and of a change letter.
+//
+// Every string from the guest (paths, link targets, xattr names and values,
+// filesystem messages) is printed through escape_text, so that it can
+// neither start a line of its own nor reach a terminal as a control
+// sequence.
 #pragma once
 #include <cstdio>
 #include <string>
@@ -13,6 +18,15 @@
 #include "json.h"
 
 namespace hexz {
+
+// virt-diff prints xattr values with every byte that is not printable
+// ASCII as "\xHH"; hexz-diff applies that rule to every string from the
+// guest, keeping valid UTF-8 as it is: a control character (0x00-0x1f,
+// 0x7f, the C1 controls U+0080-U+009F), a byte that is not part of valid
+// UTF-8, and the backslash itself (so that the escaping can be undone)
+// become "\xHH".  With ASCII_ONLY (xattr values, as virt-diff) every byte
+// >= 0x80 is escaped too.
+std::string escape_text(const std::string &s, bool ascii_only = false);
 
 struct VirtDiffFormat {
   bool csv = false;
@@ -37,7 +51,7 @@ class VirtDiffWriter {
   // then "# changed: FIELDS".
   void stat_pair(const fs::Node &before, const LineExtras &xb, const fs::Node &after, const LineExtras &xa,
                  const std::string &path, const std::vector<std::string> &fields);
-  // "# TEXT"; nothing in CSV.
+  // "# TEXT" (escaped); nothing in CSV.
   void comment(const std::string &text);
 
  private:
@@ -45,8 +59,8 @@ class VirtDiffWriter {
   void end();
   void sep();
   void raw(const std::string &s);
-  void field(const std::string &s);  // quoted in CSV when needed
-  void binary(const std::string &s);
+  // S escaped (escape_text), then quoted in CSV when needed.
+  void field(const std::string &s, bool ascii_only = false);
 
   VirtDiffFormat f_;
   FILE *out_;
