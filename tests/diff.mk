@@ -5,6 +5,7 @@ DIFF_TESTS = \
 	test-diff-iso.sh \
 	test-diff-malformed.sh \
 	test-diff-mbr.sh \
+	test-diff-order.sh \
 	test-diff-modes.sh \
 	test-imagediff-blocks.sh \
 	test-imagediff-errors.sh \

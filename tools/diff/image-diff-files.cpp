@@ -169,7 +169,9 @@ std::vector<std::pair<std::string, uint32_t>> sorted_paths(const FsMap &m) {
   std::vector<std::pair<std::string, uint32_t>> v;
   for (uint32_t i = 0; i < m.nodes.size(); i++)
     for (auto &p : m.nodes[i].paths) v.emplace_back(p, i);
-  std::sort(v.begin(), v.end());
+  std::sort(v.begin(), v.end(), [](const auto &x, const auto &y) {
+    return x.first != y.first ? virt_diff_less(x.first, y.first) : x.second < y.second;
+  });
   return v;
 }
 
@@ -180,7 +182,11 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
   std::map<std::pair<uint32_t, uint32_t>, bool> content_cache;  // hard links: compare once
   size_t i = 0, j = 0;
   while (i < pa.size() || j < pb.size()) {
-    int cmp = i == pa.size() ? 1 : j == pb.size() ? -1 : pa[i].first.compare(pb[j].first);
+    int cmp = i == pa.size()                             ? 1
+              : j == pb.size()                           ? -1
+              : virt_diff_less(pa[i].first, pb[j].first) ? -1
+              : virt_diff_less(pb[j].first, pa[i].first) ? 1
+                                                         : 0;
     if (cmp < 0) {
       out.push_back({'-', pa[i].first, pa[i].second, 0, {}});
       i++;

@@ -9,6 +9,7 @@
 
 #include "overlay-meta.h"
 #include "stat-changes.h"
+#include "virt-diff-output.h"
 
 namespace hexz {
 
@@ -254,7 +255,7 @@ Resolution resolve_blocks(const DiskMap &before, const DiskMap &after, const std
       r.outside++;
   }
   std::sort(r.files.begin(), r.files.end(), [](const FileChange &x, const FileChange &y) {
-    return x.partition != y.partition ? x.partition < y.partition : x.path < y.path;
+    return x.partition != y.partition ? x.partition < y.partition : virt_diff_less(x.path, y.path);
   });
   r.metadata = meta.take();
   r.free = free.take();

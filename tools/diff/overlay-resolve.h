@@ -29,7 +29,7 @@ struct AreaCount {
 };
 
 struct Resolution {
-  std::vector<FileChange> files;     // sorted by partition, then path
+  std::vector<FileChange> files;     // sorted by partition, then path (virt_diff_less)
   std::vector<AreaCount> metadata;   // filesystem metadata areas
   std::vector<AreaCount> free;       // free space per filesystem
   std::vector<AreaCount> unresolved; // partitions whose files cannot be resolved

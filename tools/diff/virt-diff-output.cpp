@@ -1,5 +1,6 @@
 #include "virt-diff-output.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace hexz {
@@ -49,6 +50,19 @@ std::string escape_text(const std::string &s, bool ascii_only) {
     i += n;
   }
   return o;
+}
+
+bool virt_diff_less(const std::string &a, const std::string &b) {
+  // '/' sorts before every other byte, which is the same as comparing the
+  // paths name by name (names hold neither '/' nor NUL).
+  const size_t n = std::min(a.size(), b.size());
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char x = a[i], y = b[i];
+    if (x == y) continue;
+    if (x == '/' || y == '/') return x == '/';
+    return x < y;
+  }
+  return a.size() < b.size();
 }
 
 void VirtDiffWriter::end() { fputc('\n', out_); }

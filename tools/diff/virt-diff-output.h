@@ -2,7 +2,8 @@
 // --files and image --files): one line per file, "CHANGE TYPE MODE SIZE
 // [UID GID] [MTIME CTIME] [CHECKSUM] PATH [-> TARGET] [XATTR VALUE]...",
 // in text or CSV; "# changed: FIELDS" after a status-only pair; "# TEXT"
-// comments; the JSON form of a node and of a change letter.
+// comments; the JSON form of a node and of a change letter; the order
+// virt-diff lists paths in.
 //
 // Every string from the guest (paths, link targets, xattr names and values,
 // filesystem messages) is printed through escape_text, so that it can
@@ -66,6 +67,10 @@ class VirtDiffWriter {
   FILE *out_;
   bool first_ = true;
 };
+
+// virt-diff's order: depth first, a directory's entries right after it
+// ("/a", "/a/c", then "/a.b"): paths compared name by name, bytewise.
+bool virt_diff_less(const std::string &a, const std::string &b);
 
 // The JSON spelling of a change: "+", "-", "=", and "~" for 's' (status only).
 std::string json_change(char change);
