@@ -135,6 +135,16 @@ start_nbdkit() {
   start_server nbdkit_pid "[ -s '$sock.pid' ]" $NBDKIT -f -U "$sock" -P "$sock.pid" "$@"
 }
 
+# expect_error CODE PATTERN CMD...: CMD exits with CODE and its standard
+# error (kept in $tmp/err, standard output in $tmp/out) matches PATTERN.
+expect_error() {
+  local code=$1 pattern=$2 rc=0
+  shift 2
+  "$@" > "$tmp/out" 2> "$tmp/err" || rc=$?
+  [ "$rc" = "$code" ] || fail "'$*' exited $rc, expected $code: $(cat "$tmp/err")"
+  grep -q -- "$pattern" "$tmp/err" || fail "'$*' did not say '$pattern': $(cat "$tmp/err")"
+}
+
 # meta_blocks FILE.meta: the block indices a .meta lists (little-endian
 # 64-bit integers, docs/format.md), one per line.
 meta_blocks() { od --endian=little -An -v -tu8 -w8 "$1" | tr -d ' '; }

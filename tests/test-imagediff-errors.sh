@@ -5,16 +5,6 @@ source "$srcdir/functions.sh"
 requires hexz-diff hexz-pack nbdkit nbdcopy cmp
 cd "$tmp"
 
-# expect_error CODE PATTERN CMD...: CMD exits with CODE and says PATTERN.
-expect_error() {
-  local code=$1 pattern=$2
-  shift 2
-  local rc=0
-  "$@" > out.txt 2> err.txt || rc=$?
-  cat err.txt
-  [ "$rc" -eq "$code" ] || fail "'$*' exited $rc, expected $code"
-  grep -q -- "$pattern" err.txt || fail "'$*' did not say '$pattern'"
-}
 no_output() {
   for f in "$@"; do [ ! -e "$f" ] || fail "$f was written although the command failed"; done
   ls -a | grep -q '^\.o.*\.' && { ls -la; fail "a temporary file was left behind"; }
@@ -32,7 +22,7 @@ printf 'grown' | dd of=BIG.img bs=1 seek=$((5 * 1024 * 1024 + 10)) conv=notrunc 
 
 # Size mismatch: refused, both sizes named, nothing written.
 expect_error 1 "sizes differ" hexz-diff -b A.img BIG.img o.overlay
-grep -q "4194304" err.txt && grep -q "5242980" err.txt || fail "the sizes are not stated"
+grep -q "4194304" "$tmp/err" && grep -q "5242980" "$tmp/err" || fail "the sizes are not stated"
 no_output o.overlay o.meta
 # MODIFIED smaller: refused even with --allow-grow.
 expect_error 1 "smaller" hexz-diff --allow-grow -b BIG.img A.img o.overlay
