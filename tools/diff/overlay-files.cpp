@@ -94,15 +94,36 @@ struct Views {
     after = nbd_handle_source(after_srv.connect(), "after view of " + o.overlay);
   }
 
-  // Block B of both views; a view shorter than the block reads as zeroes
-  // past its end.
-  void read_both(uint64_t b, unsigned char *pb, unsigned char *pa) const {
-    uint64_t off = b * OVERLAY_BLOCK;
+  // COUNT blocks from FIRST of both views (COUNT x OVERLAY_BLOCK bytes
+  // each); a view shorter than that reads as zeroes past its end.
+  void read_both(uint64_t first, uint64_t count, unsigned char *pb, unsigned char *pa) const {
+    const uint64_t off = first * OVERLAY_BLOCK, len = count * OVERLAY_BLOCK;
     for (auto [src, p] : {std::pair{before.get(), pb}, std::pair{after.get(), pa}}) {
-      size_t n = off < src->size() ? size_t(std::min<uint64_t>(OVERLAY_BLOCK, src->size() - off)) : 0;
-      if (n) src->pread(p, n, off);
-      memset(p + n, 0, OVERLAY_BLOCK - n);
+      const uint64_t n = off < src->size() ? std::min(len, src->size() - off) : 0;
+      if (n) src->pread(p, size_t(n), off);
+      memset(p + n, 0, size_t(len - n));
     }
+  }
+
+  // The blocks of BLOCKS whose bytes differ between the views.  The .meta
+  // lists every block written, and a block rewritten with the bytes it
+  // had (qemu-img convert -n, a guest rewriting unchanged data) changed
+  // nothing: no file may be named for it.  Runs of consecutive blocks are
+  // read in one request per view.
+  std::vector<uint64_t> differing(const std::vector<uint64_t> &blocks) const {
+    constexpr uint64_t RUN = 256;  // 1 MiB per request
+    std::vector<unsigned char> pb(RUN * OVERLAY_BLOCK), pa(RUN * OVERLAY_BLOCK);
+    std::vector<uint64_t> out;
+    for (size_t i = 0; i < blocks.size();) {
+      size_t n = 1;
+      while (i + n < blocks.size() && n < RUN && blocks[i + n] == blocks[i] + n) n++;
+      read_both(blocks[i], n, pb.data(), pa.data());
+      for (size_t k = 0; k < n; k++)
+        if (memcmp(pb.data() + k * OVERLAY_BLOCK, pa.data() + k * OVERLAY_BLOCK, OVERLAY_BLOCK) != 0)
+          out.push_back(blocks[i + k]);
+      i += n;
+    }
+    return out;
   }
 };
 
@@ -140,7 +161,8 @@ void json_file(Json &j, const FileChange &f) {
 }
 
 void print_json(const OverlayFilesOptions &o, const std::string &base, bool meta_present,
-                const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r) {
+                const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r,
+                uint64_t unchanged) {
   Json j;
   j.begin_object();
   j.key("overlay").value(o.overlay);
@@ -173,6 +195,7 @@ void print_json(const OverlayFilesOptions &o, const std::string &base, bool meta
   j.key("unresolved").value(r.in_unresolved);
   j.key("partition_tables").value(r.in_tables);
   j.key("outside_partitions").value(r.outside);
+  j.key("unchanged").value(unchanged);
   j.end_object();
   j.key("warnings").begin_array();
   for (auto &w : r.warnings) j.value(w);
@@ -215,7 +238,8 @@ void print_files(const fs::DiskMap &after, const Resolution &r) {
 }
 
 void print_text(const OverlayFilesOptions &o, const std::string &base, bool meta_present,
-                const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r) {
+                const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r,
+                uint64_t unchanged) {
   for (auto &w : r.warnings) fprintf(stderr, "%s: warning: %s\n", PROG, escape_text(w).c_str());
   const uint64_t total = blocks.size();
   print_header(o, base, total, meta_present);
@@ -233,6 +257,7 @@ void print_text(const OverlayFilesOptions &o, const std::string &base, bool meta
   printf("  unresolved:          %llu\n", (unsigned long long)r.in_unresolved);
   printf("  partition tables:    %llu\n", (unsigned long long)r.in_tables);
   printf("  outside partitions:  %llu\n", (unsigned long long)r.outside);
+  printf("  same as the base:    %llu\n", (unsigned long long)unchanged);
   printf("\n");
   print_block_list(blocks);
 }
@@ -261,13 +286,15 @@ int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blo
   Views v(base, o);
   fs::DiskMap before, after;
   map_both(*v.before, *v.after, before, after);
-  Resolution r = resolve_blocks(before, after, blocks, [&](uint64_t b, unsigned char *pb, unsigned char *pa) {
-    v.read_both(b, pb, pa);
+  const std::vector<uint64_t> changed = v.differing(blocks);
+  Resolution r = resolve_blocks(before, after, changed, [&](uint64_t b, unsigned char *pb, unsigned char *pa) {
+    v.read_both(b, 1, pb, pa);
   });
+  const uint64_t unchanged = blocks.size() - changed.size();
   if (o.json)
-    print_json(o, base, meta_present, blocks, after, r);
+    print_json(o, base, meta_present, blocks, after, r, unchanged);
   else
-    print_text(o, base, meta_present, blocks, after, r);
+    print_text(o, base, meta_present, blocks, after, r, unchanged);
   return EXIT_OK;
 }
 
