@@ -6,6 +6,7 @@ DIFF_TESTS = \
 	test-diff-malformed.sh \
 	test-diff-mbr.sh \
 	test-diff-order.sh \
+	test-diff-report.sh \
 	test-diff-rewrite.sh \
 	test-diff-modes.sh \
 	test-imagediff-blocks.sh \

@@ -59,7 +59,7 @@ expect_error 1 "would overwrite the input" hexz-diff -b A.img B.img B.img
 cmp B.img B0.img || fail "MODIFIED was overwritten"
 
 # Usage errors exit 2.
-expect_error 2 "expected -b BASE MODIFIED OUTPUT" hexz-diff -b A.img B.img
+expect_error 2 "expected -b BASE MODIFIED \[OUTPUT\]" hexz-diff -b A.img B.img C.img D.img
 expect_error 2 "-O must be" hexz-diff -b A.img B.img o.overlay -O qcow2
 expect_error 2 "checksum must be" hexz-diff --files -b A.img B.img --checksum=crc
 hexz-diff -b x --help | grep -q "hexz-diff -b BASE MODIFIED OUTPUT" || fail "--help does not describe image mode"

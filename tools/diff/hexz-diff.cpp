@@ -7,17 +7,21 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <getopt.h>
 #include <string>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <vector>
 
 #include "error.h"
+#include "format.h"
 #include "image-diff.h"
 #include "json.h"
 #include "options.h"
 #include "overlay-files.h"
 #include "overlay-meta.h"
+#include "unique-fd.h"
 #include "util.h"
 
 using namespace hexz;
@@ -56,6 +60,20 @@ static bool image_mode(int argc, char **argv) {
 
 namespace {
 
+// A .st given where an overlay belongs would read as an overlay without
+// .meta: "0 modified blocks", which is wrong.  An overlay's first bytes are
+// the guest disk's first block (a partition table or a filesystem), never
+// the snapshot magic.
+void refuse_snapshot(const std::string &path) {
+  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (fd.get() < 0) throw_errno(path + ": overlay");
+  unsigned char magic[sizeof MAGIC] = {};
+  const size_t n = pread_full(fd.get(), magic, sizeof magic, 0, path);
+  if (n == sizeof magic && memcmp(magic, MAGIC, sizeof magic) == 0)
+    throw Error(path + ": a hexz snapshot, not an overlay (hexz-diff -b BASE.st MODIFIED.st compares two snapshots)",
+                EINVAL);
+}
+
 struct Options : OverlayFilesOptions {
   bool blocks = false, files = false;
 };
@@ -89,6 +107,7 @@ int overlay_main(int argc, char **argv) {
   struct stat st;
   if (stat(o.overlay.c_str(), &st) != 0) throw Error(o.overlay + ": overlay: " + strerror(errno), errno);
   if (!S_ISREG(st.st_mode)) throw Error(o.overlay + ": overlay is not a regular file", EINVAL);
+  refuse_snapshot(o.overlay);
   std::string meta = o.meta.empty() ? default_meta_path(o.overlay) : o.meta;
   bool meta_present = stat(meta.c_str(), &st) == 0;
   // The disk size bounds the indices when the base record knows it.

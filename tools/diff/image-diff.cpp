@@ -39,6 +39,7 @@ void image_diff_help() {
       "hexz-diff -b: compare two disk images\n"
       "\n"
       "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-p] [--direct]\n"
+      "       hexz-diff -b BASE MODIFIED [-p] [--direct]   (report only)\n"
       "                 [--no-index] [--trust-checksums]\n"
       "       hexz-diff --files -b BASE MODIFIED [--times] [--uids] [--xattrs]\n"
       "                 [--checksum[=md5|sha256]] [--csv|--json]\n"
@@ -63,6 +64,10 @@ void image_diff_help() {
       "                        unrelated snapshots as equal without reading them\n"
       "                        (not safe against crafted images)\n"
       "\n"
+      "Without OUTPUT nothing is written: the changed blocks are counted, and the exit\n"
+      "status says whether the disks are identical (0), differ (1, also when the sizes\n"
+      "differ) or could not be compared (2), as with qemu-img compare.\n"
+      "\n"
       "File mode (--files) lists added (+), removed (-) and changed (=) files of every\n"
       "filesystem on the two disks, in virt-diff's format:\n"
       "  --times               show (and compare) mtime and ctime\n"
@@ -84,9 +89,14 @@ namespace {
 
 enum class OutKind { OVERLAY, ST };
 
+// The report form's exit codes (qemu-img compare's): 0 identical, 1
+// different, 2 on any error.
+constexpr int EXIT_DIFFERENT = 1, EXIT_REPORT_ERROR = 2;
+
 struct Options {
   std::string base;
   OutKind out = OutKind::OVERLAY;
+  bool out_given = false;  // -O
   bool allow_grow = false, progress = false, files = false, direct = false;
   bool no_index = false, trust_checksums = false;
   FileDiffOptions fo;
@@ -97,6 +107,14 @@ std::string quoted(const std::string &s) { return "\"" + s + "\""; }
 void describe(const char *role, const ImageInput &in) {
   printf("%s: %s (%s, %llu bytes)\n", role, quoted(in.spec).c_str(), in.kind.c_str(),
          (unsigned long long)in.size());
+}
+
+void describe_changes(const ImageInput &base, const ImageInput &mod, const CompareResult &r) {
+  describe("Base", base);
+  describe("Modified", mod);
+  printf("Changed Blocks: %zu of %llu (%llu now zero)\n", r.changed.size(), (unsigned long long)r.blocks,
+         (unsigned long long)r.zeroed);
+  printf("Changed Size: %s\n", format_size(r.changed.size() * OVERLAY_BLOCK).c_str());
 }
 
 // Refuses to write OUTPUT (or its side files) over an input.
@@ -153,11 +171,7 @@ int write_overlay(const Options &o, ImageInput &base, ImageInput &mod, const std
     fprintf(stderr, "%s: removed stale %s (BASE is not a hexz snapshot)\n", PROG, base_rec.c_str());
   }
 
-  describe("Base", base);
-  describe("Modified", mod);
-  printf("Changed Blocks: %zu of %llu (%llu now zero)\n", r.changed.size(), (unsigned long long)r.blocks,
-         (unsigned long long)r.zeroed);
-  printf("Changed Size: %s\n", format_size(r.changed.size() * OVERLAY_BLOCK).c_str());
+  describe_changes(base, mod, r);
   printf("Overlay: %s\n", quoted(output).c_str());
   printf("Meta: %s\n", quoted(meta).c_str());
   if (base.is_snapshot()) printf("Base Record: %s\n", quoted(base_rec).c_str());
@@ -194,15 +208,31 @@ int write_thin(const Options &o, ImageInput &base, ImageInput &mod, const std::s
   w.commit();
   bar.finish();
 
-  describe("Base", base);
-  describe("Modified", mod);
-  printf("Changed Blocks: %zu of %llu (%llu now zero)\n", r.changed.size(), (unsigned long long)r.blocks,
-         (unsigned long long)r.zeroed);
-  printf("Changed Size: %s\n", format_size(r.changed.size() * OVERLAY_BLOCK).c_str());
+  describe_changes(base, mod, r);
   printf("Snapshot: %s (%llu of %llu blocks of %u bytes stored, %s)\n", quoted(output).c_str(),
          (unsigned long long)(ps.data_blocks + ps.zero_blocks), (unsigned long long)ps.blocks, wo.block_size,
          format_size(w.stored_bytes()).c_str());
   return EXIT_OK;
+}
+
+// hexz-diff -b BASE MODIFIED, without OUTPUT: only a report, as qemu-img
+// compare gives one (exit 0 identical, 1 different, 2 error).  Disks of
+// different sizes differ, and are not read.
+int report(const Options &o, ImageInput &base, ImageInput &mod) {
+  if (base.size() != mod.size()) {
+    describe("Base", base);
+    describe("Modified", mod);
+    printf("Images differ: the disk sizes differ.\n");
+    return EXIT_DIFFERENT;
+  }
+  Progress bar(o.progress);
+  CompareOptions co;
+  co.progress = [&](uint64_t d, uint64_t t) { bar.update(d, t); };
+  CompareResult r = compare_images(base, mod, co);
+  bar.finish();
+  describe_changes(base, mod, r);
+  printf(r.changed.empty() ? "Images are identical.\n" : "Images differ.\n");
+  return r.changed.empty() ? EXIT_OK : EXIT_DIFFERENT;
 }
 
 // Block mode: sizes must match; with --allow-grow MODIFIED may be larger.
@@ -265,6 +295,7 @@ int image_diff_main(int argc, char **argv) {
     switch (c) {
       case 'b': o.base = optarg; break;
       case 'O':
+        o.out_given = true;
         if (!strcmp(optarg, "overlay"))
           o.out = OutKind::OVERLAY;
         else if (!strcmp(optarg, "st"))
@@ -297,23 +328,27 @@ int image_diff_main(int argc, char **argv) {
   }
   if (o.base.empty()) usage_error(PROG, "image mode needs -b BASE");
   if (o.fo.csv && o.fo.json) usage_error(PROG, "--csv and --json exclude each other");
-  const int want = o.files ? 1 : 2;
-  if (argc - optind != want)
-    usage_error(PROG, o.files ? "expected -b BASE MODIFIED with --files" : "expected -b BASE MODIFIED OUTPUT");
+  const int args = argc - optind;
+  if (o.files && args != 1) usage_error(PROG, "expected -b BASE MODIFIED with --files");
+  if (!o.files && args != 1 && args != 2) usage_error(PROG, "expected -b BASE MODIFIED [OUTPUT]");
+  const bool report_only = !o.files && args == 1;
+  if (report_only && (o.out_given || o.allow_grow))
+    usage_error(PROG, std::string(o.out_given ? "-O" : "--allow-grow") + " needs an OUTPUT");
   const std::string modified = argv[optind];
 
   remove_temp_files_on_signals();
   try {
-    if (!o.files) check_output_path(argv[optind + 1], o, modified);
+    if (!o.files && !report_only) check_output_path(argv[optind + 1], o, modified);
     auto base = open_image_input(o.base, "BASE", o.direct);
     auto mod = open_image_input(modified, "MODIFIED", o.direct);
     // Files are compared whatever the disk sizes; blocks only as allowed.
     if (o.files) return files_diff(*base, *mod, o.fo);
+    if (report_only) return report(o, *base, *mod);
     check_sizes(o, *base, *mod);
     if (o.out == OutKind::ST) return write_thin(o, *base, *mod, argv[optind + 1]);
     return write_overlay(o, *base, *mod, argv[optind + 1]);
   } catch (const std::exception &e) {
     fprintf(stderr, "%s: %s\n", PROG, e.what());
-    return EXIT_FAILURE_;
+    return report_only ? EXIT_REPORT_ERROR : EXIT_FAILURE_;
   }
 }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <memory>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "overlay-resolve.h"
 #include "error.h"
@@ -15,6 +16,7 @@
 #include "nbdkit-server.h"
 #include "options.h"
 #include "overlay-meta.h"
+#include "snapshot.h"
 #include "util.h"
 #include "virt-diff-output.h"
 
@@ -75,9 +77,59 @@ int print_without_base(const OverlayFilesOptions &o, const std::vector<uint64_t>
   return EXIT_OK;
 }
 
+// The overlay as the after view's nbdkit sees it: a symlink in a private
+// directory, with a copy of the .base record if there is one.  The hexz-cow
+// filter checks that record (an overlay on the wrong base is still refused)
+// and then writes or updates the record beside the overlay it was given:
+// here, in the private directory, because a report must not change the
+// state of what it reports on (hexz-diff --files --base B used to leave a
+// .base where there was none).
+class PrivateOverlay {
+ public:
+  explicit PrivateOverlay(const std::string &overlay) {
+    dir_ = make_temp_dir(temp_dir(), "hexz-diff");
+    path_ = dir_ + "/view.overlay";
+    record_ = default_base_path(path_);
+    try {
+      if (symlink(absolute_path(overlay).c_str(), path_.c_str()) != 0) throw_errno(path_ + ": symlink");
+      if (auto rec = read_base_record(default_base_path(overlay))) write_base_record(record_, *rec);
+    } catch (...) {
+      remove();
+      throw;
+    }
+  }
+  ~PrivateOverlay() { remove(); }
+  PrivateOverlay(const PrivateOverlay &) = delete;
+  PrivateOverlay &operator=(const PrivateOverlay &) = delete;
+  const std::string &path() const { return path_; }
+
+ private:
+  void remove() {
+    unlink(record_.c_str());
+    unlink(path_.c_str());
+    rmdir(dir_.c_str());
+  }
+  std::string dir_, path_, record_;
+};
+
+// The filter refuses an overlay on another base than its .base record
+// names, but would name its private copy (PrivateOverlay): say it here,
+// with the real names.
+void check_base_record(const OverlayFilesOptions &o, const std::string &base) {
+  const std::string path = default_base_path(o.overlay);
+  auto rec = read_base_record(path);
+  if (!rec) return;
+  auto snap = Snapshot::open(base);
+  if (snap->uuid() != rec->uuid)
+    throw Error(path + ": overlay " + o.overlay + " was written on top of snapshot " + uuid_to_string(rec->uuid) +
+                    " (" + rec->path + "), but " + base + " is snapshot " + uuid_to_string(snap->uuid()),
+                EINVAL);
+}
+
 // The two views of the disk, each served by its own nbdkit: before = the
 // base snapshot, after = the base with the overlay (hexz-cow, read-only).
 struct Views {
+  PrivateOverlay overlay;
   NbdkitServer before_srv, after_srv;
   std::unique_ptr<Source> before, after;
 
@@ -88,8 +140,12 @@ struct Views {
     if (!meta.empty()) s.params.push_back("meta=" + meta);
     return s;
   }
+  // The .meta is named explicitly: the filter would look for it beside the
+  // symlink.
   Views(const std::string &base, const OverlayFilesOptions &o)
-      : before_srv(serve(base, "", "")), after_srv(serve(base, o.overlay, o.meta)) {
+      : overlay(o.overlay),
+        before_srv(serve(base, "", "")),
+        after_srv(serve(base, overlay.path(), absolute_path(o.meta.empty() ? default_meta_path(o.overlay) : o.meta))) {
     before = nbd_handle_source(before_srv.connect(), "before view of " + base);
     after = nbd_handle_source(after_srv.connect(), "after view of " + o.overlay);
   }
@@ -283,6 +339,7 @@ int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blo
     return EXIT_OK;
   }
 
+  check_base_record(o, base);
   Views v(base, o);
   fs::DiskMap before, after;
   map_both(*v.before, *v.after, before, after);
