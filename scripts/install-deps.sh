@@ -8,9 +8,13 @@ PACKAGES=(
   build-essential autoconf automake libtool pkg-config perl
   nbdkit nbdkit-plugin-dev libnbd-dev libzstd-dev liblz4-dev libxxhash-dev
   libfuse3-dev fuse3 libcriterion-dev libext2fs-dev comerr-dev libtsk-dev libssl-dev
+  libcurl4-openssl-dev
   # tests and the sample
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
   mtools dosfstools ntfs-3g genisoimage fdisk nbd-client zstd lz4
+  # the remote tests: an HTTP(S) server, certificates, curl's own SigV4 to
+  # upload to the S3 test server (Node.js, below)
+  nginx-light openssl curl
   # benchmarks
   fio hyperfine bc
 )
@@ -28,4 +32,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q
   apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The S3 API server of the remote tests: an npm package, installed outside the
+# tree (tests find it in $HEXZ_NPM_DIR, default /opt/hexz-npm).  This fork of
+# s3rver checks SigV4 signatures (s3rver 3.x accepts any secret).  Node.js and
+# npm come from Debian unless the machine already has them.
+if ! command -v npm >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q --no-install-recommends nodejs npm
+fi
+HEXZ_NPM_DIR=${HEXZ_NPM_DIR:-/opt/hexz-npm}
+S3_SERVER=@20minutes/s3rver@4.0.4
+if [ ! -f "$HEXZ_NPM_DIR/node_modules/@20minutes/s3rver/package.json" ]; then
+  mkdir -p "$HEXZ_NPM_DIR"
+  (cd "$HEXZ_NPM_DIR" && npm install --no-audit --no-fund --silent "$S3_SERVER")
 fi

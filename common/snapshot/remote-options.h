@@ -1,0 +1,30 @@
+// The settings of remote (HTTP(S) and S3) snapshot access, parsed from the
+// plugin's parameters, with the spelling nbdkit-curl-plugin uses where it has
+// the same setting (cainfo=, sslverify=, timeout=).
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace hexz {
+
+struct RemoteOptions {
+  std::string cainfo;        // CA bundle file; empty: the system's
+  bool sslverify = true;     // verify the server's certificate and name
+  std::string s3_endpoint;   // S3-compatible store, path-style; empty: AWS
+  unsigned retries = 5;      // further attempts after a transient failure
+  unsigned timeout = 60;     // seconds for one request (0: no limit)
+  unsigned connect_timeout = 10;
+  std::string cache_dir;     // persistent block cache; empty: none
+  uint64_t cache_dir_size = 1ull << 30;
+
+  // Applies KEY=VALUE if KEY is one of the remote settings (returns false if
+  // it is not).  Throws Error(EINVAL) naming KEY on a bad value.
+  bool set(const std::string &key, const std::string &value);
+};
+
+// The settings used for snapshots reached without explicit options (a local
+// thin snapshot whose parent is a URL, opened by the tools' nbdkit); the
+// plugin sets them from its parameters.
+RemoteOptions &default_remote_options();
+
+}  // namespace hexz
