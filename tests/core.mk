@@ -1,8 +1,5 @@
 # Unit tests of the core libraries, and tests of hexz-pack and hexz-info.
 
-UNIT_CPPFLAGS = $(AM_CPPFLAGS) $(WRITE_CPPFLAGS) $(CRITERION_CFLAGS)
-UNIT_LIBS = $(WRITE_LIBS) $(CRITERION_LIBS)
-
 UNIT_TESTS = \
 	unit-format \
 	unit-fuzz \
@@ -13,24 +10,10 @@ check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 
 unit_format_SOURCES = unit-format.cpp unit-helpers.h
-unit_format_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_format_LDADD = $(UNIT_LIBS)
-
 unit_fuzz_SOURCES = unit-fuzz.cpp unit-helpers.h
-unit_fuzz_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_fuzz_LDADD = $(UNIT_LIBS)
-
 unit_roundtrip_SOURCES = unit-roundtrip.cpp unit-helpers.h
-unit_roundtrip_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_roundtrip_LDADD = $(UNIT_LIBS)
-
 unit_storage_SOURCES = unit-storage.cpp unit-helpers.h
-unit_storage_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_storage_LDADD = $(UNIT_LIBS)
-
 unit_util_SOURCES = unit-util.cpp
-unit_util_CPPFLAGS = $(UNIT_CPPFLAGS)
-unit_util_LDADD = $(UNIT_LIBS)
 
 PACK_TESTS = \
 	test-pack-corrupt.sh \
