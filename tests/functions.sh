@@ -108,21 +108,29 @@ wait_until() {
 # exited but was not reaped yet still answers kill -0).
 running() { [ -r "/proc/$1/stat" ] && [ "$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 
-# start_server VAR READY CMD...: start CMD in the background, set $VAR to its
-# PID, and return once the shell test READY succeeds; fail the test if CMD
-# exits first or is not ready within 30 s.  At exit, the process in $VAR (if
-# the test has not cleared it) is killed.  For servers that must outlive one
-# command (restarts, kill -9, a FUSE mount): everything else runs
-# "$NBDKIT -U - ... --run".
+# start_server [-o LOG] VAR READY CMD...: start CMD in the background (its
+# output in LOG with -o), set $VAR to its PID, and return once the shell test
+# READY succeeds; fail the test if CMD exits first or is not ready within
+# 30 s.  At exit, the process in $VAR (if the test has not cleared it) is
+# killed.  For servers that must outlive one command (restarts, kill -9, a
+# FUSE mount): everything else runs "$NBDKIT -U - ... --run".
 start_server() {
   # Locals with names of their own: VAR is set in the caller's scope.
+  local _ss_log=/dev/stdout
+  if [ "$1" = -o ]; then
+    _ss_log=$2
+    shift 2
+  fi
   local _ss_var=$1 _ss_ready=$2
   shift 2
-  "$@" &
+  if [ "$_ss_log" = /dev/stdout ]; then "$@" & else "$@" > "$_ss_log" 2>&1 & fi
   printf -v "$_ss_var" %s $!
   cleanup_fn "[ -z \"\${$_ss_var:-}\" ] || kill \$$_ss_var 2>/dev/null"
   wait_until 30 eval "$_ss_ready || ! running $!" || true
-  eval "$_ss_ready" || fail "'$*' did not start (its messages are above)"
+  if ! eval "$_ss_ready"; then
+    [ "$_ss_log" = /dev/stdout ] || cat "$_ss_log" >&2
+    fail "'$*' did not start (its messages are above)"
+  fi
 }
 
 # start_nbdkit SOCKET ARGS...: start_server for "$NBDKIT -f -U SOCKET ARGS",

@@ -81,10 +81,7 @@ stop_nginx() {
   local d=${1:-$nginx_dir} pid
   pid=$(cat "$d/nginx.pid" 2>/dev/null) || return 0
   kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 100); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
+  wait_until 10 eval "! running $pid" || true
   rm -f "$d/nginx.pid"
 }
 
@@ -105,15 +102,8 @@ start_s3() {
   requires node curl
   local port
   port=$(free_port)
-  HEXZ_NPM_DIR=$HEXZ_NPM_DIR node "$srcdir/s3-server.js" "$1" "$port" > "$tmp/s3.log" 2>&1 &
-  local pid=$!
-  cleanup_fn "kill $pid 2>/dev/null; wait $pid 2>/dev/null"
-  for _ in $(seq 1 100); do
-    grep -q '^ready' "$tmp/s3.log" && break
-    kill -0 $pid 2>/dev/null || fail "the S3 server did not start: $(cat "$tmp/s3.log")"
-    sleep 0.1
-  done
-  grep -q '^ready' "$tmp/s3.log" || fail "the S3 server did not start: $(cat "$tmp/s3.log")"
+  start_server -o "$tmp/s3.log" s3_pid "grep -q '^ready' '$tmp/s3.log'" \
+    env HEXZ_NPM_DIR="$HEXZ_NPM_DIR" node "$srcdir/s3-server.js" "$1" "$port"
   s3_endpoint=http://127.0.0.1:$port
   export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_REGION=us-east-1
   unset AWS_SESSION_TOKEN AWS_PROFILE
