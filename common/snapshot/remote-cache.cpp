@@ -16,6 +16,8 @@
 #include "endian.h"
 #include "error.h"
 #include "remote-http.h"
+#include "unique-fd.h"
+#include "util.h"
 
 namespace hexz {
 
@@ -77,21 +79,21 @@ std::string DiskCache::entry_path(const Uuid &uuid, uint64_t off, uint32_t len, 
 
 bool DiskCache::get(const Uuid &uuid, uint64_t off, uint32_t len, void *buf) {
   std::string path = entry_path(uuid, off, len, false);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return false;
   unsigned char h[ENTRY_HEADER];
   struct stat st;
   bool ok = false;
   try {
-    ok = fstat(fd, &st) == 0 && uint64_t(st.st_size) == uint64_t(ENTRY_HEADER) + len &&
-         pread_full(fd, h, ENTRY_HEADER, 0, path) == ENTRY_HEADER &&
-         pread_full(fd, buf, len, ENTRY_HEADER, path) == len && std::memcmp(h, ENTRY_MAGIC, 8) == 0 &&
+    ok = fstat(fd.get(), &st) == 0 && uint64_t(st.st_size) == uint64_t(ENTRY_HEADER) + len &&
+         pread_full(fd.get(), h, ENTRY_HEADER, 0, path) == ENTRY_HEADER &&
+         pread_full(fd.get(), buf, len, ENTRY_HEADER, path) == len && std::memcmp(h, ENTRY_MAGIC, 8) == 0 &&
          load_le64(h + 8) == off && load_le32(h + 16) == len && load_le64(h + 24) == checksum(buf, len);
   } catch (const Error &) {
     ok = false;  // an I/O error on the entry: treated as damage
   }
-  if (ok) futimens(fd, nullptr);  // most recently used
-  close(fd);
+  if (ok) futimens(fd.get(), nullptr);  // most recently used
+  fd.reset();
   if (!ok) {
     // Never served: removed, so that the refetched bytes replace it.
     damaged_++;
@@ -111,20 +113,17 @@ void DiskCache::put(const Uuid &uuid, uint64_t off, uint32_t len, const void *bu
     store_le64(h + 8, off);
     store_le32(h + 16, len);
     store_le64(h + 24, checksum(buf, len));
-    std::string tmp = path + ".tmp.XXXXXX";
-    int fd = mkostemp(tmp.data(), O_CLOEXEC);
-    if (fd < 0) throw_errno(tmp);
+    std::string tmp;  // PATH.tmp.XXXXXX, which evict() recognises
+    UniqueFd fd = make_temp_file(dir_name(path), base_name(path) + ".tmp", tmp);
     try {
-      pwrite_full(fd, h, ENTRY_HEADER, 0, tmp);
-      pwrite_full(fd, buf, len, ENTRY_HEADER, tmp);
+      pwrite_full(fd.get(), h, ENTRY_HEADER, 0, tmp);
+      pwrite_full(fd.get(), buf, len, ENTRY_HEADER, tmp);
       // No fsync: after a crash a torn entry fails its checksum and is
       // fetched again, which is cheaper than syncing every block.
-      if (fchmod(fd, 0644) != 0) throw_errno(tmp);
-      close(fd);
-      fd = -1;
+      if (fchmod(fd.get(), 0644) != 0) throw_errno(tmp);
+      fd.reset();
       if (rename(tmp.c_str(), path.c_str()) != 0) throw_errno(path);
     } catch (...) {
-      if (fd >= 0) close(fd);
       unlink(tmp.c_str());
       throw;
     }
@@ -154,12 +153,8 @@ void DiskCache::evict() {
   std::lock_guard<std::mutex> g(mu_);
   // One evicting process at a time; the others go on (they will rescan later).
   std::string lock = dir_ + "/lock";
-  int lfd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lfd < 0) return;
-  if (flock(lfd, LOCK_EX | LOCK_NB) != 0) {
-    close(lfd);
-    return;
-  }
+  UniqueFd lfd(::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!lfd || flock(lfd.get(), LOCK_EX | LOCK_NB) != 0) return;
   struct Entry {
     std::string path;
     struct timespec mtime;
@@ -192,7 +187,6 @@ void DiskCache::evict() {
   }
   usage_ = total;
   since_scan_ = 0;
-  close(lfd);  // releases the lock
-}
+}  // closing LFD releases the lock
 
 }  // namespace hexz
