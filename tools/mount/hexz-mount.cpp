@@ -14,7 +14,6 @@
 #include <memory>
 #include <string>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <thread>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 #include "mount-pool.h"
 #include "nbdkit-server.h"
 #include "options.h"
+#include "process.h"
 #include "snapshot.h"
 #include "unique-fd.h"
 #include "util.h"
@@ -221,13 +221,11 @@ int wait_for_child(pid_t child, int fd, const std::string &mountpoint, bool nbd)
   while ((n = read(fd, &code, 1)) < 0 && errno == EINTR) {
   }
   if (n == 1 && code != 0) {
-    int status;
-    waitpid(child, &status, 0);
+    wait_program(child);
     return code;
   }
   if (n != 1) {
-    int status = 0;
-    waitpid(child, &status, 0);
+    wait_program(child);
     fprintf(stderr, "%s: the background process died while mounting\n", PROG);
     return EXIT_FAILURE_;
   }
