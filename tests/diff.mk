@@ -3,6 +3,7 @@ DIFF_TESTS = \
 	test-diff-escape.sh \
 	test-diff-ext4.sh \
 	test-diff-iso.sh \
+	test-diff-json.sh \
 	test-diff-malformed.sh \
 	test-diff-mbr.sh \
 	test-diff-order.sh \
@@ -14,4 +15,4 @@ DIFF_TESTS = \
 	test-imagediff-files.sh \
 	test-imagediff-index.sh
 TESTS += $(DIFF_TESTS)
-EXTRA_DIST += $(DIFF_TESTS) diff-functions.sh
+EXTRA_DIST += $(DIFF_TESTS) diff-functions.sh json-schema.py

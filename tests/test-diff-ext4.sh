@@ -114,7 +114,7 @@ import json, sys
 j = json.load(open(sys.argv[1]))
 s = j["summary"]
 assert sum(s.values()) == j["modified_blocks"] == len(j["blocks"]), s
-paths = {f["path"]: f for f in j["files"]}
+paths = {c["path"]: c for f in j["filesystems"] for c in f["changes"]}
 assert paths["/data/new.txt"]["change"] == "+"
 assert paths["/data/numbers.txt"]["change"] == "-"
 assert paths["/etc/services"]["changed"] == ["st_mode"]

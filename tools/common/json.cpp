@@ -98,6 +98,11 @@ Json &Json::value(uint64_t v) {
   out_ += std::to_string(v);
   return *this;
 }
+Json &Json::signed_value(int64_t v) {
+  sep();
+  out_ += std::to_string(v);
+  return *this;
+}
 Json &Json::null_value() {
   sep();
   out_ += "null";

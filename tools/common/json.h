@@ -28,6 +28,7 @@ class Json {
   Json &value(const std::string &s);
   Json &value(const char *s) { return value(std::string(s)); }
   Json &value(uint64_t v);
+  Json &signed_value(int64_t v);
   Json &value(bool v);
   Json &null_value();
   const std::string &str() const { return out_; }

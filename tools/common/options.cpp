@@ -3,6 +3,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <getopt.h>
 
 #include "config.h"
 #include "error.h"
@@ -16,6 +18,22 @@ void print_version(const char *program) { printf("%s %s\n", program, PACKAGE_VER
 void usage_error(const char *program, const std::string &msg) {
   fprintf(stderr, "%s: %s\nTry '%s --help' for more information.\n", program, msg.c_str(), program);
   exit(EXIT_USAGE);
+}
+
+void getopt_error(const char *program, int c, char **argv) {
+  // A long option is named as given (argv[optind - 1]); a short one by
+  // optopt, since it may sit inside a cluster such as -pxb.
+  const char *arg = optind > 0 ? argv[optind - 1] : "";
+  const bool is_long = strncmp(arg, "--", 2) == 0;
+  const std::string opt = is_long ? std::string(arg, strcspn(arg, "=")) : std::string("-") + char(optopt);
+  if (c == ':') usage_error(program, "option '" + opt + "' needs an argument");
+  usage_error(program, (is_long ? "unrecognized option '" : "invalid option '") + opt + "'");
+}
+
+bool parse_output(const char *program, const char *arg) {
+  if (strcmp(arg, "json") == 0) return true;
+  if (strcmp(arg, "human") == 0) return false;
+  usage_error(program, std::string("--output must be 'json' or 'human', not '") + arg + "'");
 }
 
 static long parse_long(const char *program, const char *arg, long lo, long hi, const char *what) {

@@ -14,6 +14,13 @@ void print_version(const char *program);
 // Prints "PROGRAM: MSG\nTry 'PROGRAM --help' for more information." and exits 2.
 [[noreturn]] void usage_error(const char *program, const std::string &msg);
 
+// After getopt_long returned C ('?' or ':', with opterr = 0 and an option
+// string starting with ':'): one message naming the option, then exit 2.
+// (getopt's own message and a second one made two error lines.)
+[[noreturn]] void getopt_error(const char *program, int c, char **argv);
+// --output=FORMAT, qemu-img's spelling: true for "json", false for "human".
+bool parse_output(const char *program, const char *arg);
+
 // Option values shared by hexz-pack and hexz-commit; each exits with a usage
 // error naming the bad value.
 int parse_level(const char *program, const char *arg);             // -l: 1 to 22

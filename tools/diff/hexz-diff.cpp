@@ -40,7 +40,7 @@ static void help() {
       "      --files           the files the modified blocks belong to, then the block list\n"
       "      --base SNAPSHOT   base snapshot for --files (default: from OVERLAY's .base record)\n"
       "      --meta PATH       the overlay's .meta file (default: OVERLAY with extension .meta)\n"
-      "      --json            print the same facts as JSON\n"
+      "      --json, --output=json  print the same facts as JSON (hexz-diff.schema.json)\n"
       "  -h, --help            show this help\n"
       "  -V, --version         show the version\n"
       "\n");
@@ -80,23 +80,26 @@ struct Options : OverlayFilesOptions {
 
 int overlay_main(int argc, char **argv) {
   Options o;
-  enum { OPT_BLOCKS = 256, OPT_FILES, OPT_BASE, OPT_META, OPT_JSON };
+  enum { OPT_BLOCKS = 256, OPT_FILES, OPT_BASE, OPT_META, OPT_JSON, OPT_OUTPUT };
   static const struct option longopts[] = {
       {"blocks", no_argument, nullptr, OPT_BLOCKS}, {"files", no_argument, nullptr, OPT_FILES},
       {"base", required_argument, nullptr, OPT_BASE}, {"meta", required_argument, nullptr, OPT_META},
-      {"json", no_argument, nullptr, OPT_JSON},     {"help", no_argument, nullptr, 'h'},
+      {"json", no_argument, nullptr, OPT_JSON},     {"output", required_argument, nullptr, OPT_OUTPUT},
+      {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},       {nullptr, 0, nullptr, 0}};
   int c;
-  while ((c = getopt_long(argc, argv, "hV", longopts, nullptr)) != -1) {
+  opterr = 0;  // getopt_error says it once
+  while ((c = getopt_long(argc, argv, ":hV", longopts, nullptr)) != -1) {
     switch (c) {
       case OPT_BLOCKS: o.blocks = true; break;
       case OPT_FILES: o.files = true; break;
       case OPT_BASE: o.base = optarg; break;
       case OPT_META: o.meta = optarg; break;
       case OPT_JSON: o.json = true; break;
+      case OPT_OUTPUT: o.json = parse_output(PROG, optarg); break;
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
-      default: usage_error(PROG, "unknown option");
+      default: getopt_error(PROG, c, argv);
     }
   }
   if (optind + 1 != argc) usage_error(PROG, optind == argc ? "missing OVERLAY" : "too many arguments");
@@ -122,9 +125,7 @@ int overlay_main(int argc, char **argv) {
   if (o.json) {
     Json j;
     j.begin_object();
-    j.key("overlay").value(o.overlay);
-    j.key("meta").value(meta);
-    json_counts(j, meta_present, total);
+    json_overlay_head(j, "overlay-summary", o.overlay, meta, meta_present, total);
     j.end_object();
     puts(j.str().c_str());
   } else if (o.blocks) {

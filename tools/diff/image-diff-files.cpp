@@ -255,8 +255,10 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
   Json j;
   if (o.json) {
     j.begin_object();
+    j.key("kind").value("file-diff");
     j.key("base").value(base.spec);
     j.key("modified").value(modified.spec);
+    j.key("files_resolved").value(true);
     j.key("filesystems").begin_array();
   }
   int rc = EXIT_OK;
@@ -285,7 +287,7 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
       fprintf(stderr, "hexz-diff: %s: files not compared: %s\n", escape_text(label).c_str(),
               escape_text(problem).c_str());
       if (!o.json) pr.comment(label + ": files not compared: " + problem);
-      if (o.json) j.end_object();
+      if (o.json) j.key("changes").begin_array().end_array().end_object();
       continue;
     }
     View va, vb;

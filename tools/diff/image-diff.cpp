@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <functional>
 #include <getopt.h>
 #include <string>
 #include <sys/stat.h>
@@ -16,6 +17,7 @@
 #include "image-diff-compare.h"
 #include "image-diff-files.h"
 #include "image-diff-input.h"
+#include "json.h"
 #include "index-diff.h"
 #include "options.h"
 #include "overlay-meta.h"
@@ -77,7 +79,7 @@ void image_diff_help() {
       "  --dir-links           do not ignore nlink changes of directories\n"
       "  --dir-times           do not ignore time changes of directories\n"
       "  --csv                 comma-separated values\n"
-      "  --json                one JSON document\n"
+      "  --json, --output=json one JSON document (every -b form; hexz-diff.schema.json)\n"
       "\n"
       "  -h, --help            show this help\n"
       "  -V, --version         show the version\n"
@@ -107,6 +109,44 @@ std::string quoted(const std::string &s) { return "\"" + s + "\""; }
 void describe(const char *role, const ImageInput &in) {
   printf("%s: %s (%s, %llu bytes)\n", role, quoted(in.spec).c_str(), in.kind.c_str(),
          (unsigned long long)in.size());
+}
+
+void json_input(Json &j, const ImageInput &in) {
+  j.begin_object();
+  j.key("spec").value(in.spec);
+  j.key("kind").value(in.kind);
+  j.key("size").value(in.size());
+  j.end_object();
+}
+
+// The block-diff document of hexz-diff.schema.json.  R is null when the
+// sizes differ and nothing was compared; OUTPUT writes the "output" object
+// (empty: the report form, null).
+void print_block_json(const ImageInput &base, const ImageInput &mod, const CompareResult *r,
+                      const std::function<void(Json &)> &output = {}) {
+  Json j;
+  j.begin_object();
+  j.key("kind").value("block-diff");
+  json_input(j.key("base"), base);
+  json_input(j.key("modified"), mod);
+  j.key("identical").value(r && r->changed.empty());
+  j.key("size_mismatch").value(r == nullptr);
+  if (r) {
+    j.key("blocks").value(r->blocks);
+    j.key("changed_blocks").value(uint64_t(r->changed.size()));
+    j.key("zeroed_blocks").value(r->zeroed);
+    j.key("changed_bytes").value(uint64_t(r->changed.size()) * OVERLAY_BLOCK);
+  }
+  j.key("output");
+  if (output) {
+    j.begin_object();
+    output(j);
+    j.end_object();
+  } else {
+    j.null_value();
+  }
+  j.end_object();
+  puts(j.str().c_str());
 }
 
 void describe_changes(const ImageInput &base, const ImageInput &mod, const CompareResult &r) {
@@ -171,6 +211,15 @@ int write_overlay(const Options &o, ImageInput &base, ImageInput &mod, const std
     fprintf(stderr, "%s: removed stale %s (BASE is not a hexz snapshot)\n", PROG, base_rec.c_str());
   }
 
+  if (o.fo.json) {
+    print_block_json(base, mod, &r, [&](Json &j) {
+      j.key("format").value("overlay");
+      j.key("path").value(output);
+      j.key("meta").value(meta);
+      if (base.is_snapshot()) j.key("base_record").value(base_rec);
+    });
+    return EXIT_OK;
+  }
   describe_changes(base, mod, r);
   printf("Overlay: %s\n", quoted(output).c_str());
   printf("Meta: %s\n", quoted(meta).c_str());
@@ -208,6 +257,17 @@ int write_thin(const Options &o, ImageInput &base, ImageInput &mod, const std::s
   w.commit();
   bar.finish();
 
+  if (o.fo.json) {
+    print_block_json(base, mod, &r, [&](Json &j) {
+      j.key("format").value("st");
+      j.key("path").value(output);
+      j.key("stored_blocks").value(ps.data_blocks + ps.zero_blocks);
+      j.key("snapshot_blocks").value(ps.blocks);
+      j.key("block_size").value(uint64_t(wo.block_size));
+      j.key("stored_bytes").value(w.stored_bytes());
+    });
+    return EXIT_OK;
+  }
   describe_changes(base, mod, r);
   printf("Snapshot: %s (%llu of %llu blocks of %u bytes stored, %s)\n", quoted(output).c_str(),
          (unsigned long long)(ps.data_blocks + ps.zero_blocks), (unsigned long long)ps.blocks, wo.block_size,
@@ -220,16 +280,24 @@ int write_thin(const Options &o, ImageInput &base, ImageInput &mod, const std::s
 // different sizes differ, and are not read.
 int report(const Options &o, ImageInput &base, ImageInput &mod) {
   if (base.size() != mod.size()) {
+    if (o.fo.json) {
+      print_block_json(base, mod, nullptr);
+      return EXIT_DIFFERENT;
+    }
     describe("Base", base);
     describe("Modified", mod);
     printf("Images differ: the disk sizes differ.\n");
     return EXIT_DIFFERENT;
   }
   Progress bar(o.progress);
-  CompareOptions co;
+  CompareOptions co = compare_options(o, base, mod);
   co.progress = [&](uint64_t d, uint64_t t) { bar.update(d, t); };
   CompareResult r = compare_images(base, mod, co);
   bar.finish();
+  if (o.fo.json) {
+    print_block_json(base, mod, &r);
+    return r.changed.empty() ? EXIT_OK : EXIT_DIFFERENT;
+  }
   describe_changes(base, mod, r);
   printf(r.changed.empty() ? "Images are identical.\n" : "Images differ.\n");
   return r.changed.empty() ? EXIT_OK : EXIT_DIFFERENT;
@@ -267,6 +335,7 @@ int image_diff_main(int argc, char **argv) {
     OPT_DIRECT,
     OPT_NO_INDEX,
     OPT_TRUST_CHECKSUMS,
+    OPT_OUTPUT,
   };
   static const struct option longopts[] = {
       {"output-format", required_argument, nullptr, 'O'},
@@ -280,6 +349,7 @@ int image_diff_main(int argc, char **argv) {
       {"checksums", optional_argument, nullptr, OPT_CHECKSUM},
       {"csv", no_argument, nullptr, OPT_CSV},
       {"json", no_argument, nullptr, OPT_JSON},
+      {"output", required_argument, nullptr, OPT_OUTPUT},
       {"dir-links", no_argument, nullptr, OPT_DIR_LINKS},
       {"dir-times", no_argument, nullptr, OPT_DIR_TIMES},
       {"direct", no_argument, nullptr, OPT_DIRECT},
@@ -291,7 +361,8 @@ int image_diff_main(int argc, char **argv) {
   Options o;
   optind = 0;  // hexz-diff's main may have scanned the arguments already
   int c;
-  while ((c = getopt_long(argc, argv, "b:O:phV", longopts, nullptr)) != -1) {
+  opterr = 0;  // getopt_error says it once
+  while ((c = getopt_long(argc, argv, ":b:O:phV", longopts, nullptr)) != -1) {
     switch (c) {
       case 'b': o.base = optarg; break;
       case 'O':
@@ -316,6 +387,7 @@ int image_diff_main(int argc, char **argv) {
         break;
       case OPT_CSV: o.fo.csv = true; break;
       case OPT_JSON: o.fo.json = true; break;
+      case OPT_OUTPUT: o.fo.json = parse_output(PROG, optarg); break;
       case OPT_DIR_LINKS: o.fo.dir_links = true; break;
       case OPT_DIR_TIMES: o.fo.dir_times = true; break;
       case OPT_DIRECT: o.direct = true; break;
@@ -323,11 +395,12 @@ int image_diff_main(int argc, char **argv) {
       case OPT_TRUST_CHECKSUMS: o.trust_checksums = true; break;
       case 'h': image_diff_help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
-      default: usage_error(PROG, "unknown option");
+      default: getopt_error(PROG, c, argv);
     }
   }
   if (o.base.empty()) usage_error(PROG, "image mode needs -b BASE");
   if (o.fo.csv && o.fo.json) usage_error(PROG, "--csv and --json exclude each other");
+  if (o.fo.csv && !o.files) usage_error(PROG, "--csv is for --files (the block forms have --json)");
   const int args = argc - optind;
   if (o.files && args != 1) usage_error(PROG, "expected -b BASE MODIFIED with --files");
   if (!o.files && args != 1 && args != 2) usage_error(PROG, "expected -b BASE MODIFIED [OUTPUT]");

@@ -45,6 +45,10 @@ std::string status_name(fs::FsStatus s) {
   return "?";
 }
 
+std::string meta_path(const OverlayFilesOptions &o) {
+  return o.meta.empty() ? default_meta_path(o.overlay) : o.meta;
+}
+
 // The base snapshot: --base, else the one the .base record names ("" if
 // neither).
 std::string find_base(const OverlayFilesOptions &o) {
@@ -55,14 +59,14 @@ std::string find_base(const OverlayFilesOptions &o) {
 
 // Without a base there is nothing to map: the block list and how to get
 // file names.
-int print_without_base(const OverlayFilesOptions &o, const std::vector<uint64_t> &blocks) {
+int print_without_base(const OverlayFilesOptions &o, const std::vector<uint64_t> &blocks, bool meta_present) {
   if (o.json) {
     Json j;
     j.begin_object();
-    j.key("overlay").value(o.overlay);
-    j.key("modified_blocks").value(uint64_t(blocks.size()));
+    json_overlay_head(j, "file-diff", o.overlay, meta_path(o), meta_present, blocks.size());
     j.key("files_resolved").value(false);
     j.key("reason").value("no base snapshot: no .base record beside the overlay and no --base");
+    j.key("filesystems").begin_array().end_array();
     j.key("blocks").begin_array();
     for (uint64_t b : blocks) j.value(b);
     j.end_array();
@@ -145,7 +149,7 @@ struct Views {
   Views(const std::string &base, const OverlayFilesOptions &o)
       : overlay(o.overlay),
         before_srv(serve(base, "", "")),
-        after_srv(serve(base, overlay.path(), absolute_path(o.meta.empty() ? default_meta_path(o.overlay) : o.meta))) {
+        after_srv(serve(base, overlay.path(), absolute_path(meta_path(o)))) {
     before = nbd_handle_source(before_srv.connect(), "before view of " + base);
     after = nbd_handle_source(after_srv.connect(), "after view of " + o.overlay);
   }
@@ -195,20 +199,17 @@ void json_areas(Json &j, const char *name, const std::vector<AreaCount> &v) {
   j.end_array();
 }
 
-void json_file(Json &j, const FileChange &f) {
-  const fs::Node &n = f.after ? *f.after : *f.before;
+// One change, as the image mode writes it too (hexz-diff.schema.json,
+// $defs/change), plus the modified blocks holding its bytes.
+void json_change_object(Json &j, const FileChange &f) {
   j.begin_object();
   j.key("change").value(json_change(f.change));
-  j.key("partition").value(uint64_t(f.partition));
   j.key("path").value(f.path);
-  j.key("type").value(std::string(1, n.type));
-  char mode[8];
-  snprintf(mode, sizeof mode, "%04o", n.mode);
-  j.key("mode").value(mode);
-  j.key("size").value(n.size);
-  if (n.type == 'l') j.key("link").value(n.link);
-  if (f.before && f.after) {
+  if (f.before) json_node(j.key("before"), *f.before);
+  if (f.after) json_node(j.key("after"), *f.after);
+  if (f.change == '=' || f.change == 's') {
     j.key("changed").begin_array();
+    if (f.change == '=') j.value("content");
     for (auto &c : f.changed) j.value(c);
     j.end_array();
   }
@@ -221,25 +222,27 @@ void print_json(const OverlayFilesOptions &o, const std::string &base, bool meta
                 uint64_t unchanged) {
   Json j;
   j.begin_object();
-  j.key("overlay").value(o.overlay);
+  json_overlay_head(j, "file-diff", o.overlay, meta_path(o), meta_present, blocks.size());
   j.key("base").value(base);
-  json_counts(j, meta_present, blocks.size());
   j.key("files_resolved").value(true);
   j.key("partition_table").value(after.table.scheme);
-  j.key("partitions").begin_array();
+  j.key("filesystems").begin_array();
   for (auto &f : after.filesystems) {
     j.begin_object();
-    j.key("number").value(uint64_t(f.part.number));
+    j.key("partition").value(uint64_t(f.part.number));
+    j.key("label").value(f.label());
+    j.key("type").value(f.type);
+    j.key("compared").value(f.status == fs::FsStatus::OK);
+    if (f.status != fs::FsStatus::OK) j.key("message").value(f.message);
+    j.key("status").value(status_name(f.status));
     j.key("start").value(f.part.start);
     j.key("length").value(f.part.length);
-    j.key("filesystem").value(f.type);
-    j.key("status").value(status_name(f.status));
-    j.key("message").value(f.message);
+    j.key("changes").begin_array();
+    for (auto &c : r.files)
+      if (c.partition == f.part.number) json_change_object(j, c);
+    j.end_array();
     j.end_object();
   }
-  j.end_array();
-  j.key("files").begin_array();
-  for (auto &f : r.files) json_file(j, f);
   j.end_array();
   json_areas(j, "metadata", r.metadata);
   json_areas(j, "free", r.free);
@@ -320,7 +323,11 @@ void print_text(const OverlayFilesOptions &o, const std::string &base, bool meta
 
 }  // namespace
 
-void json_counts(Json &j, bool meta_present, uint64_t total) {
+void json_overlay_head(Json &j, const char *kind, const std::string &overlay, const std::string &meta,
+                       bool meta_present, uint64_t total) {
+  j.key("kind").value(kind);
+  j.key("overlay").value(overlay);
+  j.key("meta").value(meta);
   j.key("meta_present").value(meta_present);
   j.key("modified_blocks").value(total);
   j.key("size_bytes").value(total * OVERLAY_BLOCK);
@@ -329,7 +336,7 @@ void json_counts(Json &j, bool meta_present, uint64_t total) {
 
 int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blocks, bool meta_present) {
   const std::string base = find_base(o);
-  if (base.empty()) return print_without_base(o, blocks);
+  if (base.empty()) return print_without_base(o, blocks, meta_present);
   struct stat st;
   if (stat(base.c_str(), &st) != 0) throw Error(base + ": base snapshot: " + strerror(errno), errno);
   if (blocks.empty() && !o.json) {

@@ -21,8 +21,9 @@ struct OverlayFilesOptions {
 // code; throws Error when a view cannot be served or read.
 int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blocks, bool meta_present);
 
-// The JSON keys every overlay form shares after "overlay" and the form's
-// own file key: whether .meta exists and how much the overlay holds.
-void json_counts(Json &j, bool meta_present, uint64_t total);
+// The keys every overlay document starts with (hexz-diff.schema.json):
+// kind, overlay, meta, meta_present, modified_blocks, size_bytes, size.
+void json_overlay_head(Json &j, const char *kind, const std::string &overlay, const std::string &meta,
+                       bool meta_present, uint64_t total);
 
 }  // namespace hexz

@@ -148,8 +148,8 @@ void json_node(Json &j, const fs::Node &n, const std::string &checksum) {
   j.key("size").value(n.size);
   j.key("uid").value(uint64_t(n.uid));
   j.key("gid").value(uint64_t(n.gid));
-  j.key("mtime").value(uint64_t(n.mtime));
-  j.key("ctime").value(uint64_t(n.ctime));
+  j.key("mtime").signed_value(n.mtime);
+  j.key("ctime").signed_value(n.ctime);
   j.key("nlink").value(uint64_t(n.nlink));
   if (n.type == 'l') j.key("link").value(n.link);
   if (!checksum.empty()) j.key("checksum").value(checksum);
