@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <deque>
+#include <memory>
 #include <libnbd.h>
 #include <poll.h>
 #include <utility>
@@ -15,12 +17,17 @@ namespace hexz {
 namespace {
 
 constexpr uint64_t BS = OVERLAY_BLOCK;
-// 512 KiB requests, 4 of them in flight per side: large enough that request
-// overhead vanishes, and small enough that the 4 MiB being compared stay in
-// the CPU's caches between the socket copy and the comparison (2 MiB x 8
-// made every path 30-45% slower on a 2-core EPYC).
+// Requests of up to 512 KiB, at most 2 MiB of them in flight per side: large
+// enough that request overhead vanishes, and small enough that the 4 MiB
+// being compared stay in the CPU's caches between the socket copy and the
+// comparison (2 MiB x 8 made every path 30-45% slower on a 2-core EPYC).
+// Scattered small chunks (the blocks the indexes could not decide, say one
+// 64 KiB block in eight) are latency-bound instead, so up to MAX_SLOTS of
+// them are in flight at once; freed slots are reused last-in first-out, so
+// dense runs keep cycling through the same few buffers.
 constexpr uint64_t CHUNK_BLOCKS = 128;
-constexpr unsigned WINDOW = 4;
+constexpr uint64_t WINDOW_BYTES = 4 * CHUNK_BLOCKS * OVERLAY_BLOCK;
+constexpr unsigned MAX_SLOTS = 32;
 constexpr uint64_t INF = UINT64_MAX;
 
 using Ranges = std::vector<std::pair<uint64_t, uint64_t>>;  // [first, end) block ranges
@@ -191,21 +198,23 @@ CompareResult compare_images(ImageInput &base, ImageInput &modified, const Compa
   res.blocks = disk / BS + (disk % BS ? 1 : 0);
   const std::vector<Chunk> chunks = plan_chunks(zero_blocks(*base.source), zero_blocks(*modified.source), o.known_equal, res.blocks);
 
-  std::vector<Slot> slots(WINDOW);
-  for (auto &s : slots) {
-    s.base.slot = s.mod.slot = &s;
-    s.base.in = &base;
-    s.mod.in = &modified;
-    s.base.buf.resize(CHUNK_BLOCKS * BS);
-    s.mod.buf.resize(CHUNK_BLOCKS * BS);
+  // Slots live at fixed addresses: their Sides point back at them.
+  std::vector<std::unique_ptr<Slot>> slots(MAX_SLOTS);
+  std::vector<Slot *> free_slots;
+  for (auto &p : slots) {
+    p = std::make_unique<Slot>();
+    p->base.slot = p->mod.slot = p.get();
+    p->base.in = &base;
+    p->mod.in = &modified;
+    free_slots.push_back(p.get());
   }
   // On an error, wait for the reads still in flight before the buffers go.
   struct Drain {
-    std::vector<Slot> &slots;
+    std::vector<std::unique_ptr<Slot>> &slots;
     ImageInput &a, &b;
     ~Drain() {
       for (auto &s : slots)
-        while (s.pending > 0) try {
+        while (s->pending > 0) try {
             poll_both(a, b);
           } catch (...) {
             return;  // the connections are dead: nothing will land any more
@@ -213,17 +222,26 @@ CompareResult compare_images(ImageInput &base, ImageInput &modified, const Compa
     }
   } drain{slots, base, modified};
 
-  size_t next = 0, done = 0;
-  while (done < chunks.size()) {
-    while (next < chunks.size() && next - done < WINDOW) {
-      Slot &s = slots[next % WINDOW];
+  std::deque<Slot *> inflight;  // in chunk order
+  uint64_t inflight_bytes = 0;
+  size_t next = 0;
+  while (next < chunks.size() || !inflight.empty()) {
+    while (next < chunks.size() && !free_slots.empty() &&
+           (inflight.empty() || inflight_bytes + chunks[next].count * BS <= WINDOW_BYTES)) {
+      Slot &s = *free_slots.back();
+      free_slots.pop_back();
       s.c = chunks[next];
       s.err = 0;
+      const size_t need = size_t(s.c.count * BS);
+      if (s.base.buf.size() < need) s.base.buf.resize(need);
+      if (s.mod.buf.size() < need) s.mod.buf.resize(need);
       start_read(s.base, s.c, s.c.read_base);
       start_read(s.mod, s.c, s.c.read_mod);
+      inflight.push_back(&s);
+      inflight_bytes += need;
       next++;
     }
-    Slot &s = slots[done % WINDOW];
+    Slot &s = *inflight.front();
     while (s.pending > 0) poll_both(base, modified);
     if (s.err)
       throw Error(s.failed + ": read error in bytes " + std::to_string(s.c.first * BS) + " to " +
@@ -262,7 +280,9 @@ CompareResult compare_images(ImageInput &base, ImageInput &modified, const Compa
       }
     }
     flush();
-    done++;
+    inflight.pop_front();
+    inflight_bytes -= s.c.count * BS;
+    free_slots.push_back(&s);
     if (o.progress) o.progress(std::min((s.c.first + s.c.count) * BS, disk), disk);
   }
   res.bytes_skipped = 2 * disk - res.bytes_read;
