@@ -21,6 +21,7 @@
 #include "fs/fsmap.h"
 #include "fs/probe.h"
 #include "image-diff-ext.h"
+#include "overlay-meta.h"
 #include "json.h"
 #include "map-both.h"
 #include "options.h"
@@ -175,6 +176,25 @@ std::vector<std::pair<std::string, uint32_t>> sorted_paths(const FsMap &m) {
   return v;
 }
 
+// Whether the file data at RANGES (disk offset, length), which must cover
+// all SIZE bytes of the file, lies wholly in blocks known to be equal on both
+// sides.  Files with holes or inline data (ranges covering less than their
+// size) are never taken as known.
+bool known_equal(const Ranges &ranges, uint64_t size, const FileDiffOptions &o) {
+  if (o.known_equal.empty() || ranges.empty()) return false;
+  const auto &eq = o.known_equal;
+  uint64_t covered = 0;
+  for (auto [off, len] : ranges) {
+    if (len == 0) continue;
+    const uint64_t first = off / OVERLAY_BLOCK, end = (off + len + OVERLAY_BLOCK - 1) / OVERLAY_BLOCK;
+    // The equal range holding FIRST, if any, must reach END.
+    auto it = std::upper_bound(eq.begin(), eq.end(), std::make_pair(first, UINT64_MAX));
+    if (it == eq.begin() || std::prev(it)->second < end) return false;
+    covered += len;
+  }
+  return covered >= size;
+}
+
 std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
   static const FsMap none;
   auto pa = sorted_paths(va.fs ? *va.fs : none), pb = sorted_paths(vb.fs ? *vb.fs : none);
@@ -204,8 +224,9 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
     if (na.type == '-' && nb.type == '-') {
       if (na.size != nb.size) {
         content = true;
-      } else if (na.inode != nb.inode || na.mtime != nb.mtime || na.ctime != nb.ctime ||
-                 va.ranges[ia] != vb.ranges[ib]) {
+      } else if ((na.inode != nb.inode || na.mtime != nb.mtime || na.ctime != nb.ctime ||
+                  va.ranges[ia] != vb.ranges[ib]) &&
+                 !(va.ranges[ia] == vb.ranges[ib] && known_equal(va.ranges[ia], na.size, o))) {
         auto key = std::make_pair(ia, ib);
         auto it = content_cache.find(key);
         if (it == content_cache.end()) it = content_cache.emplace(key, !same_content(va, ia, vb, ib)).first;
@@ -235,15 +256,27 @@ std::string why_not(const FsMap &m) {
   return "?";
 }
 
+// Whether SRC's block status says it reads as zero from start to end.
+bool reads_as_zero(Source &src) {
+  bool zero = true;
+  src.extents(0, src.size(), [&](uint64_t, uint64_t, bool z) { zero = zero && z; });
+  return zero;
+}
+
 }  // namespace
 
 int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o) {
   fs::DiskMap ma, mb;
   map_both(*base.source, *modified.source, ma, mb);
 
-  // Pair the filesystems by partition number.
+  // Pair the filesystems by partition number.  A BASE that reads as zero
+  // throughout (an empty disk, such as nbdkit's null plugin) has no
+  // filesystems at all, so every file of MODIFIED is added; any other BASE
+  // whose filesystem is not recognised stays "not compared".
+  const bool base_empty = reads_as_zero(*base.source);
   std::map<unsigned, std::pair<const FsMap *, const FsMap *>> pairs;
-  for (auto &f : ma.filesystems) pairs[f.part.number].first = &f;
+  for (auto &f : ma.filesystems)
+    if (!(base_empty && f.status == fs::FsStatus::UNKNOWN)) pairs[f.part.number].first = &f;
   for (auto &f : mb.filesystems) pairs[f.part.number].second = &f;
   const bool many = pairs.size() > 1;
 

@@ -4,6 +4,8 @@
 // partition/filesystem layer (common/fs).
 #pragma once
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "image-diff-input.h"
 
@@ -14,6 +16,10 @@ struct FileDiffOptions {
   bool dir_links = false, dir_times = false;
   bool csv = false, json = false;
   std::string checksum;  // "", "md5" or "sha256"
+  // [first, end) ranges of 4 KiB disk blocks known to be equal on both
+  // sides (index-diff.h): a file whose data lies at the same place on both
+  // sides, all of it in these ranges, is not read to compare its contents.
+  std::vector<std::pair<uint64_t, uint64_t>> known_equal;
 };
 
 // Prints the differences on stdout; returns the exit code.

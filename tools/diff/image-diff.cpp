@@ -415,7 +415,11 @@ int image_diff_main(int argc, char **argv) {
     auto base = open_image_input(o.base, "BASE", o.direct);
     auto mod = open_image_input(modified, "MODIFIED", o.direct);
     // Files are compared whatever the disk sizes; blocks only as allowed.
-    if (o.files) return files_diff(*base, *mod, o.fo);
+    if (o.files) {
+      FileDiffOptions fo = o.fo;
+      fo.known_equal = compare_options(o, *base, *mod).known_equal;
+      return files_diff(*base, *mod, fo);
+    }
     if (report_only) return report(o, *base, *mod);
     check_sizes(o, *base, *mod);
     if (o.out == OutKind::ST) return write_thin(o, *base, *mod, argv[optind + 1]);
