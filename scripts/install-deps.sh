@@ -9,6 +9,7 @@ PACKAGES=(
   nbdkit nbdkit-plugin-dev libnbd-dev libzstd-dev liblz4-dev libxxhash-dev
   libfuse3-dev fuse3 libcriterion-dev libext2fs-dev comerr-dev libtsk-dev libssl-dev
   libcurl4-openssl-dev
+  nlohmann-json3-dev
   # tests and the sample
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
   mtools dosfstools ntfs-3g genisoimage fdisk nbd-client zstd lz4

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fcntl.h>
 #include <filesystem>
 #include <sys/random.h>
@@ -95,6 +96,15 @@ uint64_t parse_size(const std::string &s, const char *what) {
   else return bad();
   if (shift && v > (UINT64_MAX >> shift)) return bad();
   return v << shift;
+}
+
+std::string format_time(uint64_t seconds) {
+  time_t t = time_t(seconds);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  char buf[64];
+  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
+  return buf;
 }
 
 std::string format_size(uint64_t bytes) {

@@ -26,6 +26,9 @@ uint64_t parse_size(const std::string &s, const char *what);
 // 1024-based, one decimal, units B KB MB GB TB: 20971520 -> "20.0 MB".
 std::string format_size(uint64_t bytes);
 
+// Seconds since the epoch as "2026-12-01 22:00:00 UTC".
+std::string format_time(uint64_t seconds);
+
 // Full-length pread/pwrite: loop over short transfers and EINTR, and throw
 // Error("PATH: read/write at offset OFF: strerror", errno) when a call
 // fails.  pread_full returns the number of bytes read, which is less than

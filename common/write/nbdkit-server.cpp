@@ -31,7 +31,7 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
   }
   if (!o.overlay.empty()) args.push_back("--filter=" + hexz_cow_filter());
   args.push_back(o.plugin.empty() ? hexz_plugin() : o.plugin);
-  args.push_back("file=" + o.snapshot);
+  if (!o.snapshot.empty()) args.push_back("file=" + o.snapshot);
   if (!o.overlay.empty()) args.push_back("overlay=" + o.overlay);
   for (auto &p : o.params) args.push_back(p);
 

@@ -20,7 +20,7 @@
 namespace hexz {
 
 struct ServeOptions {
-  std::string snapshot;       // file= for the hexz plugin
+  std::string snapshot;       // file= for the hexz plugin (none if empty)
   // Non-empty: serve SNAPSHOT with this plugin instead of hexz_plugin(), e.g.
   // "file" for a raw image, so tools read every input the same way (libnbd).
   std::string plugin;

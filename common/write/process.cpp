@@ -30,6 +30,7 @@ pid_t spawn_program(const std::vector<std::string> &args, const SpawnOptions &o)
     posix_spawnattr_setpgroup(&attr, 0);
   }
   posix_spawnattr_setflags(&attr, flags);
+  if (o.stdout_fd >= 0) posix_spawn_file_actions_adddup2(&actions, o.stdout_fd, 1);
   if (o.stderr_fd >= 0) posix_spawn_file_actions_adddup2(&actions, o.stderr_fd, 2);
   pid_t pid;
   int r = posix_spawnp(&pid, argv[0], &actions, &attr, argv.data(), environ);

@@ -15,7 +15,8 @@ struct SpawnOptions {
   // A process group of its own, so that the terminal's Ctrl+C reaches only
   // the caller, which then stops the child in order.
   bool own_process_group = false;
-  // >= 0: the child's standard error goes to this descriptor.
+  // >= 0: the child's standard output / error go to these descriptors.
+  int stdout_fd = -1;
   int stderr_fd = -1;
 };
 

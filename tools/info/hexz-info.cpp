@@ -71,15 +71,6 @@ StreamStats stats_of(const Snapshot &s, StreamId id, std::set<uint64_t> &seen_of
   return st;
 }
 
-std::string time_string(uint64_t t) {
-  time_t tt = time_t(t);
-  struct tm tm;
-  gmtime_r(&tt, &tm);
-  char buf[64];
-  strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-  return buf;
-}
-
 // Decodes every DATA block of S on all cores; returns the damage found.
 std::vector<std::string> verify(const Snapshot &s) {
   std::vector<std::string> errors;
@@ -184,7 +175,7 @@ int main(int argc, char **argv) {
       printf("File: %s\n", path.c_str());
       printf("Format version: %u.%u\n", h.version_major, h.version_minor);
       printf("UUID: %s\n", uuid_to_string(h.uuid).c_str());
-      printf("Created: %s\n", time_string(h.created).c_str());
+      printf("Created: %s\n", format_time(h.created).c_str());
       printf("Block size: %u\n", h.block_size);
       printf("File size: %llu (%s)\n", (unsigned long long)h.file_size, format_size(h.file_size).c_str());
       if (s->parent_ref())
