@@ -48,6 +48,32 @@ same_result repack.st grand.st
 same_result child.st repack.st
 [ ! -s idx.meta ] || fail "child vs its repack: $(meta_blocks idx.meta | wc -l) blocks reported changed"
 
+# The changed-block list for backup tools (--json changed_extents): merged
+# byte extents of exactly the blocks in .meta, for the snapshot pair (index
+# path), the overlay's summary, and an image pair.
+hexz-diff -b base.st grand.st idx.ov > /dev/null
+$NBDKIT -U - -r "$HEXZ_PLUGIN" file=grand.st --run 'nbdcopy "$uri" grand-copy.img'
+set +e
+hexz-diff --json -b base.st grand.st > pair.json
+hexz-diff --json -b base.img grand-copy.img > images.json
+set -e
+hexz-diff --json idx.ov > overlay.json
+/usr/bin/python3 - idx.meta pair.json images.json overlay.json <<'PY' || fail "changed_extents do not match the .meta"
+import json, struct, sys
+blocks = [v for (v,) in struct.iter_unpack("<Q", open(sys.argv[1], "rb").read())]
+want, i = [], 0
+while i < len(blocks):
+    k = i + 1
+    while k < len(blocks) and blocks[k] == blocks[k - 1] + 1:
+        k += 1
+    want.append({"offset": blocks[i] * 4096, "length": (k - i) * 4096})
+    i = k
+assert len(want) > 1, want
+for f in sys.argv[2:]:
+    got = json.load(open(f))["changed_extents"]
+    assert got == want, (f, got[:5], want[:5])
+PY
+
 # -O st output is the same too.
 hexz-diff -b base.st grand.st idx.st -O st >/dev/null
 hexz-diff --no-index -b base.st grand.st read.st -O st >/dev/null

@@ -114,4 +114,18 @@ Json &Json::value(bool v) {
   return *this;
 }
 
+void json_extents(Json &j, const std::vector<uint64_t> &blocks, uint64_t block_size) {
+  j.begin_array();
+  for (size_t i = 0; i < blocks.size();) {
+    size_t k = i + 1;
+    while (k < blocks.size() && blocks[k] == blocks[k - 1] + 1) k++;
+    j.begin_object();
+    j.key("offset").value(blocks[i] * block_size);
+    j.key("length").value(uint64_t(k - i) * block_size);
+    j.end_object();
+    i = k;
+  }
+  j.end_array();
+}
+
 }  // namespace hexz

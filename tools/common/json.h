@@ -18,6 +18,13 @@ std::string json_escape(const std::string &s);
 // form, a UTF-16 surrogate, a code point above U+10FFFF, a cut sequence).
 size_t utf8_length(const std::string &s, size_t i);
 
+class Json;
+
+// BLOCKS (ascending indices of BLOCK_SIZE-byte blocks) as merged byte
+// extents, [{"offset": O, "length": L}, ...], in the style of EBS
+// ListChangedBlocks, written as the value at J's position.
+void json_extents(Json &j, const std::vector<uint64_t> &blocks, uint64_t block_size);
+
 class Json {
  public:
   Json &begin_object() { return open('{'); }

@@ -126,6 +126,7 @@ int overlay_main(int argc, char **argv) {
     Json j;
     j.begin_object();
     json_overlay_head(j, "overlay-summary", o.overlay, meta, meta_present, total);
+    json_extents(j.key("changed_extents"), blocks, OVERLAY_BLOCK);
     j.end_object();
     puts(j.str().c_str());
   } else if (o.blocks) {

@@ -136,6 +136,7 @@ void print_block_json(const ImageInput &base, const ImageInput &mod, const Compa
     j.key("changed_blocks").value(uint64_t(r->changed.size()));
     j.key("zeroed_blocks").value(r->zeroed);
     j.key("changed_bytes").value(uint64_t(r->changed.size()) * OVERLAY_BLOCK);
+    json_extents(j.key("changed_extents"), r->changed, OVERLAY_BLOCK);
   }
   j.key("output");
   if (output) {
