@@ -13,6 +13,8 @@ unit_remote_LDADD = $(SNAPSHOT_LIBS) $(CRITERION_LIBS)
 
 REMOTE_TESTS = \
 	test-remote-http.sh \
-	test-remote-s3.sh
+	test-remote-plugin.sh \
+	test-remote-s3.sh \
+	test-remote-tools.sh
 TESTS += $(REMOTE_TESTS)
 EXTRA_DIST += $(REMOTE_TESTS) remote-functions.sh s3-server.js

@@ -52,7 +52,25 @@ bool RemoteOptions::set(const std::string &key, const std::string &value) {
 }
 
 RemoteOptions &default_remote_options() {
-  static RemoteOptions opts;
+  // Start from the variables curl and the AWS tools read, so that the tools,
+  // and the nbdkit they start, reach a private CA or an S3-compatible store
+  // without options of their own.
+  static RemoteOptions opts = [] {
+    RemoteOptions o;
+    if (const char *v = std::getenv("CURL_CA_BUNDLE"); v && *v) o.cainfo = v;
+    for (const char *name : {"AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"}) {
+      const char *v = std::getenv(name);
+      if (!v || !*v) continue;
+      try {
+        o.set("s3-endpoint", v);
+      } catch (const Error &e) {
+        throw Error(std::string(name) + ": " + e.what(), EINVAL);
+      }
+      break;
+    }
+    if (const char *v = std::getenv("HEXZ_CACHE_DIR"); v && *v) o.cache_dir = v;
+    return o;
+  }();
   return opts;
 }
 

@@ -22,9 +22,10 @@ struct RemoteOptions {
   bool set(const std::string &key, const std::string &value);
 };
 
-// The settings used for snapshots reached without explicit options (a local
-// thin snapshot whose parent is a URL, opened by the tools' nbdkit); the
-// plugin sets them from its parameters.
+// The settings used by Snapshot::open(URL) and for every URL of a chain: at
+// first from the environment (CURL_CA_BUNDLE for cainfo, AWS_ENDPOINT_URL_S3
+// or AWS_ENDPOINT_URL for s3-endpoint, HEXZ_CACHE_DIR for cache-dir), then
+// the plugin's parameters override them.
 RemoteOptions &default_remote_options();
 
 }  // namespace hexz

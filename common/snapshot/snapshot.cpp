@@ -7,10 +7,12 @@
 #include "codec.h"
 #include "endian.h"
 #include "error.h"
+#include "remote-storage.h"
 
 namespace hexz {
 
-std::shared_ptr<const Snapshot> Snapshot::open(const std::string &path) { return open(FileStorage::open(path)); }
+// PATH may be a URL (remote-storage.h).
+std::shared_ptr<const Snapshot> Snapshot::open(const std::string &path) { return open(open_storage(path)); }
 
 std::shared_ptr<const Snapshot> Snapshot::open(std::unique_ptr<Storage> storage) {
   std::vector<Uuid> seen;

@@ -32,6 +32,8 @@ class Snapshot {
   uint64_t file_size() const { return header_.file_size; }
   const Metadata &metadata() const { return metadata_; }
   const std::optional<ParentRef> &parent_ref() const { return parent_ref_; }
+  // Where the bytes come from (the remote layer prefetches through it).
+  Storage &storage() const { return *storage_; }
   // The opened parent, or null for a standalone snapshot.
   const std::shared_ptr<const Snapshot> &parent() const { return parent_; }
   // Name (path or URL) the parent was opened from: parent_ref's path

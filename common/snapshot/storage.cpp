@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "remote-storage.h"
+#include "remote-url.h"
 #include "util.h"
 
 namespace hexz {
@@ -35,6 +37,8 @@ void FileStorage::read(void *buf, size_t len, uint64_t off) {
 }
 
 std::unique_ptr<Storage> FileStorage::open_relative(const std::string &rel) const {
+  // A local thin snapshot may sit on a parent behind a URL.
+  if (is_url(rel)) return open_storage(rel);
   return open(resolve_relative(path_, rel));
 }
 

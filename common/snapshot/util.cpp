@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "error.h"
+#include "remote-url.h"
 #include "unique-fd.h"
 
 namespace hexz {
@@ -165,10 +166,12 @@ std::string dir_name(const std::string &path) {
 std::string base_name(const std::string &path) { return std::filesystem::path(path).filename().string(); }
 
 std::string absolute_path(const std::string &path) {
+  if (is_url(path)) return path;  // a remote snapshot: already absolute
   return std::filesystem::absolute(std::filesystem::path(path)).lexically_normal().string();
 }
 
 std::string relative_path(const std::string &target, const std::string &from_dir) {
+  if (is_url(target)) return target;
   auto t = std::filesystem::path(absolute_path(target));
   auto f = std::filesystem::path(absolute_path(from_dir));
   auto r = t.lexically_relative(f);

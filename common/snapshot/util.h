@@ -42,7 +42,9 @@ void fsync_parent_dir(const std::string &path);
 std::string dir_name(const std::string &path);
 std::string base_name(const std::string &path);
 // Absolute, lexically normalised form of PATH (does not resolve symlinks and
-// does not require the file to exist).
+// does not require the file to exist).  A URL (remote-url.h) is returned
+// as it is, and so is a URL TARGET by relative_path: that is how the tools
+// take a URL wherever they take a .st.
 std::string absolute_path(const std::string &path);
 // TARGET expressed relative to directory FROM_DIR (both made absolute first).
 std::string relative_path(const std::string &target, const std::string &from_dir);

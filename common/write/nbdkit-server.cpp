@@ -10,6 +10,7 @@
 
 #include "error.h"
 #include "process.h"
+#include "remote-url.h"
 #include "util.h"
 
 namespace hexz {
@@ -31,7 +32,9 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
   }
   if (!o.overlay.empty()) args.push_back("--filter=" + hexz_cow_filter());
   args.push_back(o.plugin.empty() ? hexz_plugin() : o.plugin);
-  if (!o.snapshot.empty()) args.push_back("file=" + o.snapshot);
+  // A snapshot behind a URL is the hexz plugin's url=.
+  if (!o.snapshot.empty())
+    args.push_back((o.plugin.empty() && is_url(o.snapshot) ? "url=" : "file=") + o.snapshot);
   if (!o.overlay.empty()) args.push_back("overlay=" + o.overlay);
   for (auto &p : o.params) args.push_back(p);
 

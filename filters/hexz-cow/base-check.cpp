@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "remote-url.h"
 #include "format.h"
 #include "snapshot.h"
 #include "unique-fd.h"
@@ -30,7 +31,8 @@ bool looks_like_snapshot(const std::string &path) {
 }  // namespace
 
 std::optional<hexz::BaseRecord> snapshot_record(const std::string &file) {
-  if (file.empty() || !looks_like_snapshot(file)) return std::nullopt;
+  // A URL comes from the hexz plugin's url= (or file=URL): a snapshot.
+  if (file.empty() || (!hexz::is_url(file) && !looks_like_snapshot(file))) return std::nullopt;
   auto snap = hexz::Snapshot::open(file);
   hexz::BaseRecord r;
   r.uuid = snap->uuid();

@@ -14,6 +14,8 @@
 #include <nbdkit-filter.h>
 
 #include "base-check.h"
+#include "remote-options.h"
+#include "remote-url.h"
 #include "cow.h"
 #include "error.h"
 
@@ -82,9 +84,19 @@ int cow_config(nbdkit_next_config *next, nbdkit_backend *nxdata, const char *key
     force = r;
     return 0;
   }
-  // The plugin's own parameters pass by; file= tells us which snapshot we
-  // sit on.
-  if (strcmp(key, "file") == 0) plugin_file = absolute(value);
+  // The plugin's own parameters pass by; file= or url= tells us which
+  // snapshot we sit on (a URL is kept as it is, and is what the .base record
+  // stores), and the remote settings let us open it as the plugin does.
+  try {
+    if (hexz::is_url(value) && (strcmp(key, "file") == 0 || strcmp(key, "url") == 0))
+      plugin_file = value;
+    else if (strcmp(key, "file") == 0)
+      plugin_file = absolute(value);
+    else if (strcmp(key, "cache-dir") != 0)  // the plugin's cache is enough
+      hexz::default_remote_options().set(key, value);
+  } catch (const hexz::Error &) {
+    // A bad value: the plugin reports it.
+  }
   return next(nxdata, key, value);
 }
 

@@ -145,6 +145,12 @@ void BlockCache::read_whole(uint64_t key, uint32_t len, void *out) { get(key, le
 
 void BlockCache::prefetch(uint64_t key, uint32_t len) { get(key, len, 0, 0, nullptr, Mode::PREFETCH); }
 
+bool BlockCache::contains(uint64_t key) {
+  Shard &sh = shard_for(key);
+  std::lock_guard<std::mutex> g(sh.lock);
+  return sh.map.count(key) != 0;
+}
+
 void BlockCache::get(uint64_t key, uint32_t len, uint32_t off, uint32_t n, void *out, Mode mode) {
   Shard &sh = shard_for(key);
   std::unique_lock<std::mutex> lk(sh.lock);

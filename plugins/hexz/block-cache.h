@@ -55,6 +55,10 @@ class BlockCache {
   // Loads block KEY into the cache if it is not there (for NBD_CMD_CACHE).
   void prefetch(uint64_t key, uint32_t len);
 
+  // Whether block KEY is cached or being loaded (a hint: it may be evicted
+  // right after).
+  bool contains(uint64_t key);
+
   unsigned shards() const { return unsigned(shards_.size()); }
 
  private:

@@ -20,6 +20,10 @@
 #include "error.h"
 #include "exports.h"
 #include "reader.h"
+#include "remote-options.h"
+#include "remote-http.h"
+#include "remote-storage.h"
+#include "remote-url.h"
 #include "util.h"
 
 using hexz::StreamId;
@@ -33,7 +37,7 @@ constexpr uint64_t DEFAULT_CACHE_SIZE = 256ull << 20;
 // Largest request we advertise (nbdkit's own limit is 64M).
 constexpr uint32_t MAX_REQUEST = 32u << 20;
 
-std::string file;
+std::string file;  // a local path, or a URL (url=, or file=URL)
 uint64_t cache_size = DEFAULT_CACHE_SIZE;
 std::unique_ptr<Reader> reader;  // set up in .get_ready
 
@@ -72,7 +76,17 @@ void hexz_unload() {
 int hexz_config(const char *key, const char *value) {
   return guarded([&] {
     std::string k = key;
-    if (k == "file") {
+    if ((k == "file" || k == "url") && !file.empty()) {
+      nbdkit_error("hexz: give one snapshot: file= or url=, once");
+      return -1;
+    }
+    if (k == "url" || (k == "file" && hexz::is_url(value))) {
+      if (!hexz::is_url(value)) {
+        nbdkit_error("hexz: url=%s: expected http://, https:// or s3://", value);
+        return -1;
+      }
+      file = value;
+    } else if (k == "file") {
       // nbdkit may chdir("/") when it daemonizes: keep an absolute path.
       char *p = nbdkit_realpath(value);
       if (!p) return -1;
@@ -80,6 +94,15 @@ int hexz_config(const char *key, const char *value) {
       free(p);
     } else if (k == "cache-size" || k == "cache_size") {
       cache_size = hexz::parse_size(value, "cache-size");
+    } else if (hexz::default_remote_options().set(k, value)) {
+      // cainfo=, sslverify=, s3-endpoint=, retries=, timeout=, cache-dir=,
+      // cache-dir-size=: for this snapshot and every URL of its chain.
+      if (k == "cache-dir" || k == "cainfo") {
+        char *p = nbdkit_absolute_path(value);
+        if (!p) return -1;
+        hexz::default_remote_options().set(k, p);
+        free(p);
+      }
     } else {
       nbdkit_error("hexz: unknown parameter '%s' (see nbdkit hexz --help)", key);
       return -1;
@@ -90,7 +113,7 @@ int hexz_config(const char *key, const char *value) {
 
 int hexz_config_complete() {
   if (file.empty()) {
-    nbdkit_error("hexz: the file parameter is required: nbdkit hexz file=SNAPSHOT.st");
+    nbdkit_error("hexz: the file or url parameter is required: nbdkit hexz file=SNAPSHOT.st (or url=URL)");
     return -1;
   }
   return 0;
@@ -101,6 +124,8 @@ int hexz_config_complete() {
 // and --help work without one.
 int hexz_get_ready() {
   return guarded([] {
+    // Retries, refetched cache entries and the like go to nbdkit -v.
+    hexz::set_remote_logger([](const std::string &m) { nbdkit_debug("hexz: %s", m.c_str()); });
     auto snap = hexz::Snapshot::open(file);
     reader = std::make_unique<Reader>(snap, cache_size);
     nbdkit_debug("hexz: %s: block size %" PRIu32 ", disk %" PRIu64 " bytes, memory %" PRIu64
@@ -108,6 +133,16 @@ int hexz_get_ready() {
                  file.c_str(), snap->block_size(), snap->stream_size(StreamId::DISK),
                  snap->stream_size(StreamId::MEMORY), cache_size,
                  reader->cache() ? reader->cache()->shards() : 0);
+    return 0;
+  });
+}
+
+// Kept-alive connections to a remote store were opened before nbdkit forked
+// into the background: start again with fresh ones.
+int hexz_after_fork() {
+  return guarded([] {
+    for (const hexz::Snapshot *s = &reader->snapshot(); s; s = s->parent().get())
+      if (auto *r = dynamic_cast<hexz::RemoteStorage *>(&s->storage())) r->drop_connections();
     return 0;
   });
 }
@@ -213,11 +248,22 @@ nbdkit_plugin make_plugin() {
   p.config = hexz_config;
   p.config_complete = hexz_config_complete;
   p.config_help =
-      "file=SNAPSHOT.st     (required) The hexz snapshot to serve.\n"
+      "file=SNAPSHOT.st     The hexz snapshot to serve (or url=).\n"
+      "url=URL              A snapshot at http://, https:// or s3://BUCKET/KEY.\n"
       "cache-size=SIZE      Cache of decompressed blocks, e.g. 512M, 0 to\n"
-      "                     disable (default 256M).";
+      "                     disable (default 256M).\n"
+      "cainfo=FILE          CA bundle to verify https servers with.\n"
+      "sslverify=false      Do not verify the server's certificate.\n"
+      "s3-endpoint=URL      S3-compatible store (path-style), e.g.\n"
+      "                     http://127.0.0.1:9000 (default: AWS).\n"
+      "retries=N            Retries of a failed request (default 5).\n"
+      "timeout=SECS         Limit for one request (default 60).\n"
+      "cache-dir=DIR        Persistent cache of fetched bytes, shareable\n"
+      "                     between processes.\n"
+      "cache-dir-size=SIZE  Its bound (default 1G).";
   p.magic_config_key = "file";
   p.get_ready = hexz_get_ready;
+  p.after_fork = hexz_after_fork;
   p.dump_plugin = hexz_dump_plugin;
   p.list_exports = hexz_list_exports;
   p.default_export = hexz_default_export;

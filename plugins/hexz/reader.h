@@ -29,9 +29,11 @@ class Reader : private BlockSource {
 
  private:
   void load(uint64_t key, unsigned char *buf, uint32_t len) const override;
+  void prefetch_remote(hexz::StreamId s, uint64_t offset, uint32_t count);
 
   std::shared_ptr<const hexz::Snapshot> snap_;
   std::unique_ptr<BlockCache> cache_;
+  bool remote_ = false;  // some snapshot of the chain is behind a URL
 };
 
 }  // namespace hexz_plugin

@@ -8,6 +8,7 @@
 
 #include "error.h"
 #include "format.h"
+#include "remote-url.h"
 #include "unique-fd.h"
 #include "util.h"
 #include "nbd-source.h"
@@ -54,7 +55,9 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
     return in;
   }
 
-  std::string magic = file_magic(spec, what);
+  // A URL is a snapshot behind HTTP(S) or S3 (Snapshot::open says if not).
+  std::string magic = is_url(spec) ? std::string(reinterpret_cast<const char *>(MAGIC), sizeof MAGIC)
+                                   : file_magic(spec, what);
   ServeOptions so;
   so.snapshot = spec;
   if (magic.size() == sizeof MAGIC && memcmp(magic.data(), MAGIC, sizeof MAGIC) == 0) {

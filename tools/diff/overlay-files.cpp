@@ -17,6 +17,7 @@
 #include "nbdkit-server.h"
 #include "options.h"
 #include "overlay-meta.h"
+#include "remote-url.h"
 #include "snapshot.h"
 #include "util.h"
 #include "virt-diff-output.h"
@@ -400,7 +401,7 @@ int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blo
   const std::string base = find_base(o);
   if (base.empty()) return print_without_base(o, blocks, meta_present);
   struct stat st;
-  if (stat(base.c_str(), &st) != 0) throw Error(base + ": base snapshot: " + strerror(errno), errno);
+  if (!is_url(base) && stat(base.c_str(), &st) != 0) throw Error(base + ": base snapshot: " + strerror(errno), errno);
   if (blocks.empty() && !o.json) {
     // Nothing modified: both views are the same disk, no file can differ.
     print_header(o, base, 0, meta_present);

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# The tools take a URL wherever they take a .st: hexz-info (and --verify),
+# hexz-diff -b, an overlay on a URL base (its .base record stores the URL),
+# hexz-diff OVERLAY --files --base URL, hexz-commit --base URL --thin (a local
+# thin snapshot whose parent is the URL), and hexz-mount URL.
+source "$srcdir/functions.sh"
+source "$srcdir/remote-functions.sh"
+requires nginx nbdsh nbdcopy mkfs.ext4 cmp
+export tmp
+
+make_tree "$tmp/tree"
+make_ext4 "$tmp/base.img" 16M "$tmp/tree"
+mkdir -p "$tmp/www/img"
+hexz-pack -b 16K "$tmp/base.img" "$tmp/www/img/base.st" > /dev/null
+start_nginx "$tmp/www"
+url=$nginx_url/img/base.st
+local_st=$tmp/www/img/base.st
+
+# hexz-info: the same facts as for the local file (but the name).
+hexz-info --json "$url" > "$tmp/info-url.json" || fail "hexz-info URL failed"
+hexz-info --json "$local_st" | sed "s|$local_st|$url|g" > "$tmp/info-local.json"
+cmp "$tmp/info-local.json" "$tmp/info-url.json" || fail "hexz-info URL differs: $(diff "$tmp/info-local.json" "$tmp/info-url.json")"
+hexz-info --verify "$url" > "$tmp/verify" || fail "hexz-info --verify URL failed"
+grep -q "Verify: OK" "$tmp/verify" || fail "no verification: $(cat "$tmp/verify")"
+
+# hexz-diff -b URL FILE: the same block diff as from the local file.
+cp "$tmp/base.img" "$tmp/new.img"
+head -c 70000 /dev/urandom | dd of="$tmp/new.img" bs=1 seek=300000 conv=notrunc status=none
+hexz-diff -b "$url" "$tmp/new.img" "$tmp/d-url.overlay" > /dev/null || fail "hexz-diff -b URL failed"
+hexz-diff -b "$local_st" "$tmp/new.img" "$tmp/d-local.overlay" > /dev/null || fail "hexz-diff -b local failed"
+cmp "$tmp/d-url.overlay" "$tmp/d-local.overlay" || fail "hexz-diff -b URL: overlay differs"
+cmp "$tmp/d-url.meta" "$tmp/d-local.meta" || fail "hexz-diff -b URL: .meta differs"
+grep -qx "path=$url" "$tmp/d-url.base" || fail "hexz-diff -b: .base does not store the URL: $(cat "$tmp/d-url.base")"
+# ... and -O st: a local thin snapshot on the URL, serving MODIFIED.
+hexz-diff -b "$url" "$tmp/new.img" "$tmp/d.st" -O st > /dev/null || fail "hexz-diff -b URL -O st failed"
+$NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/d.st" --run 'nbdcopy "$uri" "$tmp/out.img"' || fail "serving d.st failed"
+cmp "$tmp/new.img" "$tmp/out.img" || fail "hexz-diff -b URL -O st: data differs"
+
+# An overlay on the URL: writes stay local, the .base record names the URL.
+cat > "$tmp/write.py" <<'PY'
+import os
+data = open(os.environ["tmp"] + "/new.img", "rb").read()
+h.pwrite(data[300000:370000], 300000)
+h.flush()
+PY
+$NBDKIT -U - --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" url="$url" overlay="$tmp/vm.overlay" \
+  --run 'nbdsh -u "$uri" -c "exec(open(\"$tmp/write.py\").read())"' || fail "writing through the overlay failed"
+grep -qx "path=$url" "$tmp/vm.base" || fail ".base does not store the URL: $(cat "$tmp/vm.base")"
+
+# hexz-diff --files finds the URL base by itself, and with --base URL.
+hexz-diff --json "$tmp/vm.overlay" --files > "$tmp/files-rec.json" || fail "hexz-diff --files (from .base) failed"
+hexz-diff --json "$tmp/vm.overlay" --files --base "$url" > "$tmp/files-url.json" || fail "hexz-diff --files --base URL failed"
+hexz-diff --json "$tmp/vm.overlay" --files --base "$local_st" | sed "s|$local_st|$url|g" > "$tmp/files-local.json"
+cmp "$tmp/files-local.json" "$tmp/files-url.json" || fail "--files --base URL differs: $(diff "$tmp/files-local.json" "$tmp/files-url.json")"
+cmp "$tmp/files-rec.json" "$tmp/files-url.json" || fail "--files from the .base record differs"
+
+# hexz-commit --base URL --thin: a local snapshot whose parent is the URL.
+hexz-commit --base "$url" --overlay "$tmp/vm.overlay" --output "$tmp/vm.st" --thin > /dev/null ||
+  fail "hexz-commit --base URL --thin failed"
+hexz-info "$tmp/vm.st" | grep -q "$url" || fail "the thin snapshot does not name its URL parent: $(hexz-info "$tmp/vm.st")"
+$NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/vm.st" --run 'nbdcopy "$uri" "$tmp/out.img"' || fail "serving the thin snapshot failed"
+cmp "$tmp/new.img" "$tmp/out.img" || fail "thin snapshot on a URL parent: data differs"
+
+# hexz-mount URL (when FUSE is there).
+if [ -c /dev/fuse ] && command -v fusermount3 > /dev/null; then
+  mkdir "$tmp/m"
+  cleanup_fn "mountpoint -q '$tmp/m' && hexz-unmount '$tmp/m'"
+  hexz-mount --daemon "$url" "$tmp/m" || fail "hexz-mount URL failed"
+  cmp "$tmp/m/disk" "$tmp/base.img" || fail "hexz-mount URL: disk differs"
+  hexz-unmount "$tmp/m"
+fi
