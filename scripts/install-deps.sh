@@ -17,7 +17,7 @@ PACKAGES=(
   # upload to the S3 test server (Node.js, below)
   nginx-light openssl curl
   # benchmarks
-  fio hyperfine bc
+  fio hyperfine bc qemu-block-extra
 )
 
 if [ "$(id -u)" != 0 ]; then

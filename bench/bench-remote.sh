@@ -1,0 +1,189 @@
+#!/usr/bin/env bash
+# Benchmark of remote snapshots (nbdkit hexz url=) over a slow link: nginx
+# on loopback serves the images through a delaying proxy written here (20 ms
+# added to every request, standing in for a WAN).  Compared, in one run with
+# interleaved repetitions:
+#   hexz    nbdkit hexz url=.../disk.st              (the .st)
+#   qemu    qemu-nbd -f qcow2 http://.../disk.qcow2  (qcow2 with zstd, through
+#           qemu's curl driver, qemu-block-extra)
+#   curl    nbdkit curl url=.../disk.raw             (the raw image)
+# Measured, each from a cold start (a new server process): (1) reading a
+# fixed list of 2,000 random 4 KiB blocks (IN_FLIGHT at a time), (2) a full
+# sequential nbdcopy; then (3) both again for hexz with a warm cache-dir.
+# Time is the median of RUNS; bytes fetched come from nginx's access log.
+# "needed" is the sum of the stored lengths of the distinct blocks the
+# random list touches (read from the .st index, format 1).
+#
+# Images: the dense benchmark image (DENSE_MB, default 1500) and, if
+# bench-diff.sh has built it, its 2 GiB GPT disk ($BENCH_DIR/diff/disk.raw).
+source "$(dirname "$0")/bench-lib.sh"
+for c in nginx nbdkit qemu-nbd qemu-img nbdcopy nbdsh bc; do
+  command -v $c > /dev/null || { echo "bench-remote: $c is not installed (scripts/install-deps.sh)"; exit 1; }
+done
+[ -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] ||
+  { echo "bench-remote: qemu's curl driver is missing (apt-get install qemu-block-extra)"; exit 1; }
+DELAY_MS=${DELAY_MS:-20}
+NRAND=${NRAND:-2000}
+rd=$BENCH_DIR/remote
+mkdir -p "$rd/www" "$rd/nginx"
+cd "$rd"
+
+images=()
+dense_image "$BENCH_DIR/dense.img"
+images+=("$BENCH_DIR/dense.img")
+[ -f "$BENCH_DIR/diff/disk.raw" ] && images+=("$BENCH_DIR/diff/disk.raw")
+
+# nginx on loopback, and the proxy in front of it.
+port=$((20000 + RANDOM % 20000))
+pport=$((port + 1))
+cat > nginx/nginx.conf <<CONF
+worker_processes 2;
+user root;
+pid $rd/nginx/nginx.pid;
+error_log $rd/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  log_format b '\$request_method \$uri \$status \$body_bytes_sent';
+  access_log $rd/nginx/access.log b;
+  keepalive_requests 1000000;
+  sendfile on;
+  server { listen 127.0.0.1:$port; root $rd/www; }
+}
+CONF
+nginx -c "$rd/nginx/nginx.conf" -p "$rd/nginx"
+cat > proxy.py <<'PY'
+# A TCP proxy on 127.0.0.1 that holds each HTTP request DELAY seconds
+# before passing it on: data from the client after the server has answered
+# (or on a new connection) starts a request.
+import asyncio, sys
+listen, target, delay = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]) / 1000
+async def pipe(src, dst, state, upstream):
+    try:
+        while data := await src.read(65536):
+            if upstream and not state["waiting"]:
+                state["waiting"] = True
+                await asyncio.sleep(delay)
+            if not upstream:
+                state["waiting"] = False
+            dst.write(data)
+            await dst.drain()
+    except (ConnectionError, asyncio.CancelledError):
+        pass
+    finally:
+        dst.close()
+async def handle(cr, cw):
+    sr, sw = await asyncio.open_connection("127.0.0.1", target)
+    state = {"waiting": False}
+    await asyncio.gather(pipe(cr, sw, state, True), pipe(sr, cw, state, False))
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", listen)
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+PY
+/usr/bin/python3 proxy.py $pport $port $DELAY_MS &
+proxy_pid=$!
+trap 'kill $proxy_pid 2>/dev/null; kill $(cat "$rd/nginx/nginx.pid") 2>/dev/null' EXIT
+sleep 0.5
+base=http://127.0.0.1:$pport
+
+# The reader of the random list: IN_FLIGHT requests at a time (default 16,
+# nbdkit's default thread count; a booting guest issues many at once).
+cat > rand.py <<'PY'
+import os, random, nbd
+size = h.get_size()
+random.seed(7)
+offs = [random.randrange(size // 4096) * 4096 for _ in range(int(os.environ["NRAND"]))]
+for o in offs:
+    while h.aio_in_flight() >= int(os.environ["IN_FLIGHT"]):
+        h.poll(-1)
+    h.aio_pread(nbd.Buffer(4096), o)
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+PY
+IN_FLIGHT=${IN_FLIGHT:-16}
+export NRAND IN_FLIGHT
+
+# needed ST: the stored bytes of the distinct blocks the random list reads.
+needed() {
+  /usr/bin/python3 - "$1" <<'PY'
+import os, random, struct, sys
+f = open(sys.argv[1], "rb")
+h = f.read(512)
+bs = struct.unpack_from("<I", h, 48)[0]
+n = struct.unpack_from("<I", h, 52)[0]
+for i in range(n):
+    t, fl, off, ln, ck = struct.unpack_from("<IIQQQ", h, 80 + 32 * i)
+    if t != 1: continue
+    f.seek(off); sh = f.read(32)
+    sid, _, size, count = struct.unpack_from("<IIQQ", sh)
+    if sid != 0: continue
+    idx = f.read(24 * count)
+    random.seed(7)
+    offs = [random.randrange(size // 4096) * 4096 for _ in range(int(os.environ["NRAND"]))]
+    blocks = {o // bs for o in offs} | {(o + 4095) // bs for o in offs}
+    print(sum(struct.unpack_from("<QI", idx, 24 * b)[1] for b in blocks if b < count))
+PY
+}
+
+log=$rd/nginx/access.log
+fetched() { awk '$1 == "GET" || $1 == "HEAD" { n += $NF } END { print n + 0 }' "$log"; }
+requests() { grep -c . "$log" || true; }
+
+# run TOOL WHAT IMG: one cold measurement; prints "seconds bytes requests".
+run() {
+  local tool=$1 what=$2 name=$3 cmd
+  case $what in
+    rand) cmd='nbdsh -u "$uri" -c "exec(open(\"'$rd'/rand.py\").read())"' ;;
+    seq) cmd='nbdcopy "$uri" null:' ;;
+  esac
+  : > "$log"
+  local s e
+  s=$(date +%s.%N)
+  case $tool in
+    hexz) nbdkit -U - "$HEXZ_PLUGIN" url="$base/$name.st" --run "$cmd" ;;
+    warm) nbdkit -U - "$HEXZ_PLUGIN" url="$base/$name.st" cache-dir="$rd/cache" --run "$cmd" ;;
+    curl) nbdkit -U - curl url="$base/$name.raw" --run "$cmd" ;;
+    qemu)
+      rm -f qemu.sock
+      qemu-nbd -r -f qcow2 -k "$rd/qemu.sock" "$base/$name.qcow2" & local q=$!
+      for _ in $(seq 100); do [ -S qemu.sock ] && break; sleep 0.05; done
+      uri="nbd+unix:///?socket=$rd/qemu.sock" bash -c "$cmd"
+      kill $q 2>/dev/null || true  # it exits by itself when its client leaves
+      wait $q 2>/dev/null || true ;;
+  esac > /dev/null 2>&1
+  e=$(date +%s.%N)
+  echo "$(echo "$e - $s" | bc -l) $(fetched) $(requests)"
+}
+
+for img in "${images[@]}"; do
+  name=$(basename "${img%.*}")
+  [ -f "www/$name.raw" ] || cp --sparse=always "$img" "www/$name.raw"
+  [ -f "www/$name.st" ] || hexz-pack "$img" "www/$name.st" > /dev/null
+  [ -f "www/$name.qcow2" ] || qemu-img convert -O qcow2 -c -o compression_type=zstd "$img" "www/$name.qcow2"
+  st=$(stat -c %s "www/$name.st")
+  need=$(needed "www/$name.st")
+  echo "== $name: raw $(stat -c %s "www/$name.raw") bytes, .st $st, qcow2 $(stat -c %s "www/$name.qcow2"); random list needs $need stored bytes; ${DELAY_MS} ms per request"
+  declare -A T B R
+  for what in rand seq; do
+    rm -rf "$rd/cache"
+    run warm "$what" "$name" > /dev/null  # fills the cache-dir
+    for r in $(seq "$RUNS"); do
+      for tool in hexz qemu curl warm; do
+        read -r t b q < <(run $tool $what "$name")
+        T[$tool.$what]+="$t "
+        B[$tool.$what]=$b
+        R[$tool.$what]=$q
+      done
+    done
+    for tool in hexz qemu curl warm; do
+      printf '  %-5s %-4s %8.2f s  %12s bytes fetched  %7s requests\n' $tool $what \
+        "$(median ${T[$tool.$what]})" "${B[$tool.$what]}" "${R[$tool.$what]}"
+    done
+  done
+  th=$(median ${T[hexz.rand]}) tq=$(median ${T[qemu.rand]}) sh=$(median ${T[hexz.seq]}) sc=$(median ${T[curl.seq]})
+  echo "  cold random: qemu/hexz time $(ratio "$tq" "$th")x (target >= 2); hexz bytes / needed $(ratio "${B[hexz.rand]}" "$need") (target <= 1.1)"
+  echo "  sequential:  curl/hexz time $(ratio "$sc" "$sh")x (target >= 2); hexz bytes / .st size $(ratio "${B[hexz.seq]}" "$st")"
+  echo "  warm cache-dir: ${B[warm.rand]} bytes random, ${B[warm.seq]} bytes sequential (target: only the two opening reads)"
+  unset T B R
+done
