@@ -53,7 +53,10 @@ copy "$tmp/out.img" url="$child_url" cache-size=0
 cmp "$tmp/new.img" "$tmp/out.img" || fail "thin over http (no cache): data differs"
 
 # Start-up errors name the URL and the problem.
+# (Not under ASan: there nbdkit's exit after a start-up failure can deadlock
+# in p11-kit's destructor, outside hexz; see test-plugin-thin.sh.)
 expect_start_error() {  # expect_start_error PATTERN ARGS...
+  [ -z "${HEXZ_ASAN_PRELOAD:-}" ] || return 0
   local pat=$1
   shift
   if $NBDKIT -U - "$HEXZ_PLUGIN" "$@" --run true 2> "$tmp/err"; then fail "$* started"; fi

@@ -66,10 +66,13 @@ rm -f "$tmp/out.img"
 AWS_ENDPOINT_URL_S3=$s3_endpoint $NBDKIT -U - "$HEXZ_PLUGIN" url=s3://hexz/vm/base.st \
   --run 'nbdcopy "$uri" "'"$tmp/out.img"'"' 2> "$tmp/err" || fail "AWS_ENDPOINT_URL_S3: $(cat "$tmp/err")"
 cmp "$tmp/base.img" "$tmp/out.img" || fail "snapshot from S3: data differs"
-if AWS_SECRET_ACCESS_KEY=not-the-secret-42 $NBDKIT -U - "$HEXZ_PLUGIN" url=s3://hexz/vm/child.st "$ep" \
-  --run true 2> "$tmp/err"; then
-  fail "nbdkit started with a wrong secret"
+# (Not under ASan: nbdkit's exit after a start-up failure can deadlock there.)
+if [ -z "${HEXZ_ASAN_PRELOAD:-}" ]; then
+  if AWS_SECRET_ACCESS_KEY=not-the-secret-42 $NBDKIT -U - "$HEXZ_PLUGIN" url=s3://hexz/vm/child.st "$ep" \
+    --run true 2> "$tmp/err"; then
+    fail "nbdkit started with a wrong secret"
+  fi
+  grep -q "s3://hexz/vm/child.st: bytes 0-4095: HTTP 403 (SignatureDoesNotMatch)" "$tmp/err" ||
+    fail "unclear error: $(cat "$tmp/err")"
+  if grep -q "not-the-secret-42" "$tmp/err"; then fail "the secret was printed"; fi
 fi
-grep -q "s3://hexz/vm/child.st: bytes 0-4095: HTTP 403 (SignatureDoesNotMatch)" "$tmp/err" ||
-  fail "unclear error: $(cat "$tmp/err")"
-if grep -q "not-the-secret-42" "$tmp/err"; then fail "the secret was printed"; fi
