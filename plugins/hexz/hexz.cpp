@@ -113,7 +113,7 @@ int hexz_config(const char *key, const char *value) {
 
 int hexz_config_complete() {
   if (file.empty()) {
-    nbdkit_error("hexz: the file or url parameter is required: nbdkit hexz file=SNAPSHOT.st (or url=URL)");
+    nbdkit_error("hexz: the file parameter is required: nbdkit hexz file=SNAPSHOT.st (or url=URL)");
     return -1;
   }
   return 0;
