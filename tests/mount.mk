@@ -1,5 +1,6 @@
 # Tests of hexz-mount and hexz-unmount (FUSE; they skip without /dev/fuse).
 MOUNT_TESTS = \
+	test-mount-busy.sh \
 	test-mount-ephemeral.sh \
 	test-mount-errors.sh \
 	test-mount-fuse2fs.sh \

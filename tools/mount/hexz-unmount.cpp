@@ -1,13 +1,22 @@
 // hexz-unmount: unmount what hexz-mount mounted, and wait until the
-// hexz-mount process has flushed its overlay and stopped nbdkit.
+// hexz-mount process has flushed its overlay and stopped nbdkit.  A busy
+// mount is retried for a few seconds (the last user of a file often closes
+// it a moment after its own unmount returned, as fuse2fs does), then the
+// error names the processes still holding files in it.
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <dirent.h>
 #include <fstream>
 #include <getopt.h>
+#include <iterator>
 #include <signal.h>
 #include <sstream>
 #include <string>
@@ -30,14 +39,15 @@ static void help() {
   printf(
       "hexz-unmount: unmount a snapshot mounted by hexz-mount\n"
       "\n"
-      "Usage: hexz-unmount MOUNTPOINT\n"
+      "Usage: hexz-unmount [-t SECONDS] MOUNTPOINT\n"
       "       hexz-unmount /dev/nbdN      (a hexz-mount --nbd device)\n"
       "\n"
       "Returns once hexz-mount has flushed the overlay and stopped.\n"
       "\n"
       "Options:\n"
-      "  -h, --help     show this help\n"
-      "  -V, --version  show the version\n"
+      "  -t, --timeout=SECONDS  how long to wait while the mount is busy (default 5)\n"
+      "  -h, --help             show this help\n"
+      "  -V, --version          show the version\n"
       "\n"
       "Exit status: 0 unmounted, 1 error (not a hexz mount, busy, ...), 2 usage error.\n");
 }
@@ -86,6 +96,98 @@ static int run(const std::vector<std::string> &args, const std::string &package)
   }
 }
 
+// True if PATH (a /proc link's target) is DIR or lies under it.
+static bool under(const std::string &path, const std::string &dir) {
+  return path.compare(0, dir.size(), dir) == 0 && (path.size() == dir.size() || path[dir.size()] == '/');
+}
+
+static std::string read_link(const std::string &link) {
+  char buf[PATH_MAX];
+  ssize_t n = readlink(link.c_str(), buf, sizeof buf);
+  return n > 0 ? std::string(buf, size_t(n)) : std::string();
+}
+
+// "PID (COMMAND LINE)", the command line shortened; the kernel's name for
+// the process when it has none (a zombie).
+static std::string describe(const std::string &proc_dir, const std::string &pid) {
+  std::ifstream in(proc_dir + "/cmdline");
+  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
+  std::replace(cmd.begin(), cmd.end(), '\0', ' ');
+  if (cmd.empty()) {
+    std::ifstream comm(proc_dir + "/comm");
+    std::getline(comm, cmd);
+  }
+  if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
+  return "pid " + pid + " (" + cmd + ")";
+}
+
+// The processes using something under DIR, as fuser -m finds them: an open
+// file, the current or root directory, the executable or a mapped file.
+// Only /proc's links are read, never the mount itself (which may hang).
+static std::vector<std::string> holders(const std::string &dir) {
+  std::vector<std::pair<long, std::string>> found;
+  DIR *proc = opendir("/proc");
+  if (!proc) return {};
+  while (struct dirent *e = readdir(proc)) {
+    char *end;
+    long pid = strtol(e->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == long(getpid())) continue;
+    std::string base = std::string("/proc/") + e->d_name;
+    bool holds = under(read_link(base + "/cwd"), dir) || under(read_link(base + "/root"), dir) ||
+                 under(read_link(base + "/exe"), dir);
+    if (!holds) {
+      if (DIR *fds = opendir((base + "/fd").c_str())) {
+        while (struct dirent *f = readdir(fds)) {
+          if (f->d_name[0] != '.' && under(read_link(base + "/fd/" + f->d_name), dir)) {
+            holds = true;
+            break;
+          }
+        }
+        closedir(fds);
+      }
+    }
+    if (!holds) {
+      // ADDRESS PERMS OFFSET DEV INODE PATHNAME: only the path has a '/'.
+      std::ifstream maps(base + "/maps");
+      std::string line;
+      while (!holds && std::getline(maps, line)) {
+        size_t slash = line.find('/');
+        holds = slash != std::string::npos && under(line.substr(slash), dir);
+      }
+    }
+    if (holds) found.emplace_back(pid, describe(base, e->d_name));
+  }
+  closedir(proc);
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> out;
+  for (auto &f : found) out.push_back(f.second);
+  return out;
+}
+
+[[noreturn]] static void die_busy(const std::string &path) {
+  std::vector<std::string> users = holders(path);
+  if (users.empty())
+    die(path + " is busy, but no process has a file open in it that this user can see (another mount inside it?)");
+  std::string list;
+  for (auto &u : users) list += (list.empty() ? "" : ", ") + u;
+  die(path + " is busy: still used by " + list + "; close those files and retry");
+}
+
+// One unmount attempt: 0 if unmounted, EBUSY if busy; dies on other errors.
+// fusermount3 is not run while this user's own processes visibly hold files
+// in it (each failed attempt would print its error).
+static int try_unmount(const std::string &path) {
+  if (geteuid() == 0) {
+    if (umount2(path.c_str(), 0) == 0) return 0;
+    if (errno == EBUSY) return EBUSY;
+    die("cannot unmount " + path + ": " + strerror(errno));
+  }
+  if (!holders(path).empty()) return EBUSY;
+  if (run({"fusermount3", "-u", path}, "fuse3") != 0) die("fusermount3 -u " + path + " failed (its message is above)");
+  return 0;
+}
+
 // A process that has exited but not been reaped yet (a zombie) is gone too.
 static bool running(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -97,10 +199,21 @@ static bool running(pid_t pid) {
 
 int main(int argc, char **argv) {
   static const struct option longopts[] = {
-      {"help", no_argument, nullptr, 'h'}, {"version", no_argument, nullptr, 'V'}, {nullptr, 0, nullptr, 0}};
+      {"timeout", required_argument, nullptr, 't'},
+      {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, 'V'},
+      {nullptr, 0, nullptr, 0}};
+  double timeout = 5;
   int c;
-  while ((c = getopt_long(argc, argv, "hV", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, "t:hV", longopts, nullptr)) != -1) {
     switch (c) {
+      case 't': {
+        char *end;
+        timeout = strtod(optarg, &end);
+        if (end == optarg || *end != '\0' || !std::isfinite(timeout) || timeout < 0 || timeout > 3600)
+          usage_error(PROG, std::string("--timeout: '") + optarg + "' is not a number of seconds from 0 to 3600");
+        break;
+      }
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: usage_error(PROG, "unknown option");
@@ -142,13 +255,19 @@ int main(int argc, char **argv) {
     if (in >> p && p > 0) pid = pid_t(p);
   }
 
-  if (geteuid() == 0) {
-    if (umount2(path.c_str(), 0) != 0) {
-      if (errno == EBUSY) die(path + " is busy: a program still uses a file in it (close it and retry)");
-      die("cannot unmount " + path + ": " + strerror(errno));
+  // Busy: retry until TIMEOUT, saying so after the first second.
+  auto start = std::chrono::steady_clock::now();
+  bool told = false;
+  while (try_unmount(path) == EBUSY) {
+    double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (waited >= timeout) die_busy(path);
+    if (!told && waited >= 1) {
+      fprintf(stderr, "%s: %s is busy; waiting up to %gs for the programs using it to close their files...\n", PROG,
+              path.c_str(), timeout);
+      told = true;
     }
-  } else if (run({"fusermount3", "-u", path}, "fuse3") != 0) {
-    die("fusermount3 -u " + path + " failed (its message is above)");
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
   }
 
   if (pid > 0) {
