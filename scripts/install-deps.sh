@@ -10,7 +10,8 @@ PACKAGES=(
   libfuse3-dev fuse3 libcriterion-dev libext2fs-dev comerr-dev libtsk-dev libssl-dev
   libcurl4-openssl-dev
   nlohmann-json3-dev
-  # tests and the sample
+  # tests and the sample (python3, cmp and mountpoint are run directly)
+  python3 diffutils util-linux
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
   mtools dosfstools ntfs-3g genisoimage fdisk nbd-client zstd lz4
   # the remote tests: an HTTP(S) server, certificates, curl's own SigV4 to

@@ -71,10 +71,13 @@ make_ext4() {
   mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 -d "$3" "$1"
 }
 
-# make_tree DIR: a small directory tree of real text and binary files.
+# make_tree DIR: a small directory tree of text and binary files: the text
+# is generated (a host's /etc differs between machines), the binaries come
+# from coreutils, which every Debian system has.
 make_tree() {
   mkdir -p "$1/etc" "$1/bin" "$1/data"
-  cp /etc/services /etc/protocols "$1/etc/" 2>/dev/null || echo services > "$1/etc/services"
+  seq 1 400 | awk '{ printf "service-%d\t%d/tcp\t\t# generated\n", $1, 1000 + $1 }' > "$1/etc/services"
+  seq 0 140 | awk '{ printf "proto-%d\t%d\tPROTO-%d\t# generated\n", $1, $1, $1 }' > "$1/etc/protocols"
   cp /usr/bin/true /usr/bin/env "$1/bin/"
   head -c 300000 /dev/urandom > "$1/data/random.bin"
   seq 1 50000 > "$1/data/numbers.txt"
