@@ -3,6 +3,7 @@
 UNIT_TESTS = \
 	unit-format \
 	unit-fuzz \
+	unit-paged \
 	unit-roundtrip \
 	unit-storage \
 	unit-util
@@ -11,6 +12,7 @@ TESTS += $(UNIT_TESTS)
 
 unit_format_SOURCES = unit-format.cpp unit-helpers.h
 unit_fuzz_SOURCES = unit-fuzz.cpp unit-helpers.h
+unit_paged_SOURCES = unit-paged.cpp unit-helpers.h
 unit_roundtrip_SOURCES = unit-roundtrip.cpp unit-helpers.h
 unit_storage_SOURCES = unit-storage.cpp unit-helpers.h
 unit_util_SOURCES = unit-util.cpp

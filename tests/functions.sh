@@ -166,3 +166,20 @@ flip() {
   byte=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
   printf "$(printf '\\%03o' $((byte ^ $3)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# index_page FILE.st PAGE: prints "OFFSET LENGTH" of the stored index page
+# PAGE of FILE's disk stream (docs/format.md 1.3), for tests that damage it.
+index_page() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import struct, sys
+b = open(sys.argv[1], 'rb').read()
+page = int(sys.argv[2])
+for k in range(struct.unpack_from('<I', b, 52)[0]):
+    kind, _, off, _, _ = struct.unpack_from('<IIQQQ', b, 80 + 32 * k)
+    if kind == 1 and struct.unpack_from('<I', b, off)[0] == 0:
+        poff, plen, pkind = struct.unpack_from('<QIB', b, off + 32 + 24 * page)
+        if pkind != 1:
+            sys.exit("page %d of %s is not stored" % (page, sys.argv[1]))
+        print(poff, plen)
+PY
+}

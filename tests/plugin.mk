@@ -12,6 +12,7 @@ PLUGIN_TESTS = \
 	test-plugin-corrupt.sh \
 	test-plugin-deps.sh \
 	test-plugin-map.sh \
+	test-plugin-paged.sh \
 	test-plugin-random.sh \
 	test-plugin-thin.sh
 TESTS += $(PLUGIN_TESTS)

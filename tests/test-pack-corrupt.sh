@@ -35,7 +35,14 @@ info_refuses "$tmp/idx.st" "checksum mismatch in section"
 cp "$tmp/good.st" "$tmp/data.st"; flip "$tmp/data.st" 6000 0x20
 hexz-info "$tmp/data.st" > /dev/null || fail "data damage must not stop plain hexz-info"
 info_refuses "$tmp/data.st" "disk stream, block [0-9]*: checksum mismatch" --verify
-grep -q "^Verify: FAILED, 1 damaged blocks" "$tmp/out" || fail "verify summary: $(cat "$tmp/out")"
+grep -q "^Verify: FAILED, 1 damaged index pages or blocks" "$tmp/out" || fail "verify summary: $(cat "$tmp/out")"
+# A byte of the stored index page: the file opens (pages are read when
+# needed), but hexz-info, which walks every page, names the page.
+read -r poff plen < <(index_page "$tmp/good.st" 0)
+cp "$tmp/good.st" "$tmp/page.st"; flip "$tmp/page.st" $((poff + plen / 2)) 0x20
+info_refuses "$tmp/page.st" "disk stream, index page 0: checksum mismatch (the index page is damaged)"
+info_refuses "$tmp/page.st" "disk stream, index page 0: checksum mismatch" --verify
+grep -q "^  Index: 1 pages (stored 1 in .*, DAMAGED 1)" "$tmp/out" || fail "damaged page summary: $(cat "$tmp/out")"
 
 # An interrupted pack leaves nothing behind under the final name or as a
 # temporary file.

@@ -28,16 +28,6 @@ std::string good_path() {
   return p;
 }
 
-std::vector<unsigned char> load(const std::string &p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(f), {});
-}
-
-void save(const std::string &p, const std::vector<unsigned char> &b) {
-  std::ofstream f(p, std::ios::binary | std::ios::trunc);
-  f.write(reinterpret_cast<const char *>(b.data()), std::streamsize(b.size()));
-}
-
 void fix_header_checksum(std::vector<unsigned char> &b) { store_le64(&b[504], checksum(b.data(), 504)); }
 
 // Section descriptor K's fields.
@@ -63,7 +53,7 @@ void fix_section_checksum(std::vector<unsigned char> &b, unsigned k) {
 // file name.
 void expect_refused(const std::vector<unsigned char> &b, const char *want) {
   std::string p = test::scratch_dir() + "/bad.st";
-  save(p, b);
+  test::save_file(p, b);
   try {
     auto s = Snapshot::open(p);
     cr_assert_fail("damaged file was accepted (expected: %s)", want);
@@ -82,7 +72,7 @@ Test(format, good_file_opens) {
 }
 
 Test(format, truncated) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   b.resize(b.size() - 1);
   expect_refused(b, "truncated");
   b.resize(100);
@@ -92,17 +82,17 @@ Test(format, truncated) {
 }
 
 Test(format, bad_magic_and_version) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   b[1] = 'X';
   expect_refused(b, "bad magic");
-  b = load(good_path());
-  store_le16(&b[8], 2);
+  b = test::load_file(good_path());
+  store_le16(&b[8], 3);
   fix_header_checksum(b);
-  expect_refused(b, "version 2");
+  expect_refused(b, "version 3");
 }
 
 Test(format, flipped_header_byte) {
-  auto good = load(good_path());
+  auto good = test::load_file(good_path());
   for (size_t i = 12; i < 504; i += 7) {
     auto b = good;
     b[i] ^= 0x10;
@@ -111,23 +101,23 @@ Test(format, flipped_header_byte) {
 }
 
 Test(format, unknown_incompat_flag) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   store_le64(&b[24], 1u << 5);
   fix_header_checksum(b);
   expect_refused(b, "unknown incompatible feature flags");
 }
 
 Test(format, unknown_compat_flag_is_ignored) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   store_le64(&b[16], 1u << 9);
   fix_header_checksum(b);
   std::string p = test::scratch_dir() + "/compat.st";
-  save(p, b);
+  test::save_file(p, b);
   cr_assert(Snapshot::open(p)->has_stream(StreamId::DISK));
 }
 
 Test(format, bad_block_size) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   store_le32(&b[48], 65535);
   fix_header_checksum(b);
   expect_refused(b, "block size");
@@ -137,57 +127,34 @@ Test(format, bad_block_size) {
 }
 
 Test(format, huge_lengths) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   unsigned k = find_section(b, 1);
   store_le64(desc(b, k) + 16, UINT64_MAX - 10);
   fix_header_checksum(b);
   expect_refused(b, "outside");
-  b = load(good_path());
+  b = test::load_file(good_path());
   store_le32(&b[52], 200);
   fix_header_checksum(b);
   expect_refused(b, "section count");
-  b = load(good_path());
+  b = test::load_file(good_path());
   store_le64(&b[72], UINT64_MAX);
   fix_header_checksum(b);
   expect_refused(b, "data area");
 }
 
 Test(format, flipped_index_byte) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   unsigned k = find_section(b, 1);
   uint64_t off = load_le64(desc(b, k) + 8);
   b[off + 40] ^= 1;
   expect_refused(b, "checksum mismatch in section");
 }
 
-Test(format, hostile_index_with_valid_checksums) {
-  auto good = load(good_path());
+// (Hostile page table entries and index entries: unit-paged.cpp.)
+Test(format, hostile_stream_header_with_valid_checksums) {
+  auto good = test::load_file(good_path());
   unsigned k = find_section(good, 1);
   uint64_t off = load_le64(desc(good, k) + 8);
-  unsigned char *e0 = &good[off + 32];  // first entry of the disk index
-  (void)e0;
-  struct Case {
-    size_t field;
-    uint64_t value;
-    int width;
-    const char *want;
-  } cases[] = {
-      {12, 9, 1, "unknown block kind"},
-      {13, 7, 1, "unknown compression method"},
-      {8, 1u << 30, 4, "stored length"},
-      {0, 100, 8, "outside the data area"},
-      {0, UINT64_MAX - 5, 8, "outside the data area"},
-      {12, 2, 1, "parent block in a snapshot without a parent"},
-  };
-  for (auto &c : cases) {
-    auto b = good;
-    unsigned char *e = &b[off + 32 + c.field];
-    if (c.width == 1) *e = uint8_t(c.value);
-    else if (c.width == 4) store_le32(e, uint32_t(c.value));
-    else store_le64(e, c.value);
-    fix_section_checksum(b, k);
-    expect_refused(b, c.want);
-  }
   // Block count that does not match the stream size.
   auto b = good;
   store_le64(&b[off + 16], load_le64(&b[off + 16]) + 1);
@@ -201,12 +168,12 @@ Test(format, hostile_index_with_valid_checksums) {
 }
 
 Test(format, unknown_sections) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   unsigned k = find_section(b, 3);  // metadata
   store_le32(desc(b, k), 99);       // unknown, not required: ignored
   fix_header_checksum(b);
   std::string p = test::scratch_dir() + "/opt.st";
-  save(p, b);
+  test::save_file(p, b);
   cr_assert(Snapshot::open(p)->metadata().empty());
   store_le32(desc(b, k) + 4, SECTION_REQUIRED);
   fix_header_checksum(b);
@@ -214,13 +181,13 @@ Test(format, unknown_sections) {
 }
 
 Test(format, flipped_data_byte_fails_that_block_only) {
-  auto b = load(good_path());
+  auto b = test::load_file(good_path());
   auto s = Snapshot::open(good_path());
   IndexEntry e = s->entry(StreamId::DISK, 2);
   cr_assert(e.kind == BlockKind::DATA);
   b[e.offset + e.stored_len / 2] ^= 0x40;
   std::string p = test::scratch_dir() + "/data.st";
-  save(p, b);
+  test::save_file(p, b);
   auto bad = Snapshot::open(p);  // data damage is found when the block is read
   std::vector<unsigned char> buf(bad->block_size());
   try {

@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <string>
@@ -122,6 +124,26 @@ inline std::vector<unsigned char> read_all(const hexz::Snapshot &s, hexz::Stream
   std::vector<unsigned char> v(s.stream_size(id));
   s.read(id, 0, v.size(), v.data());
   return v;
+}
+
+inline std::vector<unsigned char> load_file(const std::string &p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::vector<unsigned char>(std::istreambuf_iterator<char>(f), {});
+}
+
+inline void save_file(const std::string &p, const std::vector<unsigned char> &b) {
+  std::ofstream f(p, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char *>(b.data()), std::streamsize(b.size()));
+}
+
+// Bytes of the data area taken by stored index pages (the rest is blocks).
+inline uint64_t page_bytes(const hexz::Snapshot &s) {
+  uint64_t n = 0;
+  for (auto id : {hexz::StreamId::DISK, hexz::StreamId::MEMORY})
+    if (s.has_stream(id))
+      for (uint64_t p = 0; p < s.page_count(id); p++)
+        if (s.page_ref(id, p).kind == hexz::PageKind::STORED) n += s.page_ref(id, p).stored_len;
+  return n;
 }
 
 }  // namespace test

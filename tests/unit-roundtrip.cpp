@@ -90,7 +90,7 @@ Test(roundtrip, zero_and_incompressible) {
     cr_assert_eq(int(e.method), int(Method::RAW));
     cr_assert_eq(e.stored_len, 65536u);
   }
-  cr_assert_eq(s->header().data_end - DATA_START, rnd.size());
+  cr_assert_eq(s->header().data_end - DATA_START - test::page_bytes(*s), rnd.size());
   cr_assert(read_all(*s, StreamId::DISK) == rnd);
 }
 
@@ -119,7 +119,7 @@ Test(roundtrip, dedup_stores_identical_blocks_once) {
   std::string p = path_for("dedup.st");
   pack(p, disk, nullptr, wo);
   auto s = Snapshot::open(p);
-  cr_assert_eq(s->header().data_end - DATA_START, 2u * 4096, "50 copies + 1 other block must store 2 blocks");
+  cr_assert_eq(s->header().data_end - DATA_START - test::page_bytes(*s), 2u * 4096, "50 copies + 1 other block must store 2 blocks");
   uint64_t first = s->entry(StreamId::DISK, 0).offset;
   for (uint64_t i = 1; i < 50; i++) cr_assert_eq(s->entry(StreamId::DISK, i).offset, first);
   cr_assert(read_all(*s, StreamId::DISK) == disk);

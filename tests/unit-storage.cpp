@@ -11,11 +11,6 @@
 
 using namespace hexz;
 
-static std::vector<unsigned char> load(const std::string &p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(f), {});
-}
-
 static void expect_error(const std::function<void()> &fn, const std::string &want, int err) {
   try {
     fn();
@@ -59,7 +54,7 @@ Test(storage, snapshot_over_a_storage_that_is_not_a_file) {
   std::string p = test::scratch_dir() + "/mem.st";
   auto disk = test::text_bytes(5 * 65536 + 99, 3);
   test::pack(p, disk, nullptr, WriterOptions());
-  auto *mem = new test::MemStorage(load(p), "mem:vm.st");
+  auto *mem = new test::MemStorage(test::load_file(p), "mem:vm.st");
   auto s = Snapshot::open(std::unique_ptr<Storage>(mem));
   cr_assert_eq(s->path(), "mem:vm.st");
   cr_assert(test::read_all(*s, StreamId::DISK) == disk);
@@ -83,6 +78,6 @@ Test(storage, thin_snapshot_needs_open_relative) {
   // From a file, the parent is found beside it; from a storage without
   // directories the open is refused, naming both.
   cr_assert(test::read_all(*Snapshot::open(dir + "/thin-s.st"), StreamId::DISK) == base);
-  expect_error([&] { Snapshot::open(std::make_unique<test::MemStorage>(load(dir + "/thin-s.st"), "mem:thin")); },
+  expect_error([&] { Snapshot::open(std::make_unique<test::MemStorage>(test::load_file(dir + "/thin-s.st"), "mem:thin")); },
                "mem:thin: cannot open parent snapshot: mem:thin: cannot open base-s.st relative to it", EINVAL);
 }

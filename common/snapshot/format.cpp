@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "checksum.h"
+#include "codec.h"
 #include "endian.h"
 #include "error.h"
 
@@ -62,6 +63,10 @@ Header decode_header(const unsigned char in[HEADER_SIZE], uint64_t file_size, co
   Header h;
   h.version_major = load_le16(in + 8);
   h.version_minor = load_le16(in + 10);
+  if (h.version_major == 1)
+    throw damaged(path, "format version 1 (written by hexz before its paged index) is no longer read; this hexz reads "
+                        "version " + std::to_string(VERSION_MAJOR) + " only: serve the file with the hexz that wrote it "
+                        "and pack it again (hexz-pack nbd+unix://...)");
   if (h.version_major != VERSION_MAJOR)
     throw damaged(path, "format version " + std::to_string(h.version_major) + " is not supported (this is version " +
                             std::to_string(VERSION_MAJOR) + ")");
@@ -87,6 +92,9 @@ Header decode_header(const unsigned char in[HEADER_SIZE], uint64_t file_size, co
                             std::to_string(h.file_size) + " (truncated or damaged)");
   h.data_end = load_le64(in + 72);
   if (h.data_end < DATA_START || h.data_end > file_size) throw damaged(path, "data area end out of range");
+  if (file_size - h.data_end > MAX_SECTION_AREA)
+    throw damaged(path, "section area of " + std::to_string(file_size - h.data_end) + " bytes exceeds " +
+                            std::to_string(MAX_SECTION_AREA) + " (the stream tables are not this large)");
   for (uint32_t i = 0; i < nsec; i++) {
     const unsigned char *p = in + 80 + i * SECTION_DESC_SIZE;
     SectionDesc s;
@@ -114,8 +122,10 @@ Header decode_header(const unsigned char in[HEADER_SIZE], uint64_t file_size, co
 void encode_stream_header(const StreamHeader &s, unsigned char out[STREAM_HEADER_SIZE]) {
   std::memset(out, 0, STREAM_HEADER_SIZE);
   store_le32(out, uint32_t(s.id));
+  out[4] = uint8_t(s.page_shift);
   store_le64(out + 8, s.logical_size);
   store_le64(out + 16, s.block_count);
+  store_le64(out + 24, s.page_count);
 }
 
 StreamHeader decode_stream_header(const unsigned char in[STREAM_HEADER_SIZE], uint32_t block_size,
@@ -124,13 +134,70 @@ StreamHeader decode_stream_header(const unsigned char in[STREAM_HEADER_SIZE], ui
   uint32_t id = load_le32(in);
   if (id >= NUM_STREAMS) throw damaged(path, "unknown stream id " + std::to_string(id));
   s.id = StreamId(id);
+  s.page_shift = in[4];
   s.logical_size = load_le64(in + 8);
   s.block_count = load_le64(in + 16);
+  s.page_count = load_le64(in + 24);
   uint64_t want = s.logical_size / block_size + (s.logical_size % block_size ? 1 : 0);
   if (s.block_count != want)
     throw damaged(path, std::string(stream_name(s.id)) + " stream: block count " + std::to_string(s.block_count) +
                             " does not match its size");
+  if (s.page_shift < MIN_PAGE_SHIFT || s.page_shift > MAX_PAGE_SHIFT)
+    throw damaged(path, std::string(stream_name(s.id)) + " stream: page shift " + std::to_string(s.page_shift) +
+                            " is not in [" + std::to_string(MIN_PAGE_SHIFT) + ", " + std::to_string(MAX_PAGE_SHIFT) +
+                            "]");
+  if (s.page_count != page_count_for(s.block_count, s.page_shift))
+    throw damaged(path, std::string(stream_name(s.id)) + " stream: page count " + std::to_string(s.page_count) +
+                            " does not match its block count");
   return s;
+}
+
+uint32_t max_stored_page(uint32_t entries) { return uint32_t(compress_bound(size_t(entries) * INDEX_ENTRY_SIZE)); }
+
+void encode_page_ref(const PageRef &r, unsigned char out[PAGE_REF_SIZE]) {
+  std::memset(out, 0, PAGE_REF_SIZE);
+  store_le64(out, r.offset);
+  store_le32(out + 8, r.stored_len);
+  out[12] = uint8_t(r.kind);
+  out[13] = uint8_t(r.method);
+  store_le64(out + 16, r.checksum);
+}
+
+PageRef decode_page_ref(const unsigned char in[PAGE_REF_SIZE], const Header &h, const StreamHeader &s, uint64_t p,
+                        const std::string &path) {
+  PageRef r;
+  r.offset = load_le64(in);
+  r.stored_len = load_le32(in + 8);
+  uint8_t kind = in[12], method = in[13];
+  r.checksum = load_le64(in + 16);
+  auto bad = [&](const std::string &what) {
+    return damaged(path, std::string(stream_name(s.id)) + " stream, index page " + std::to_string(p) + ": " + what);
+  };
+  switch (kind) {
+    case uint8_t(PageKind::ZERO):
+      r.kind = PageKind::ZERO;
+      break;
+    case uint8_t(PageKind::PARENT):
+      if (!(h.incompat_flags & INCOMPAT_PARENT)) throw bad("parent page in a snapshot without a parent");
+      r.kind = PageKind::PARENT;
+      break;
+    case uint8_t(PageKind::STORED): {
+      r.kind = PageKind::STORED;
+      if (method > uint8_t(Method::ZSTD)) throw bad("unknown compression method " + std::to_string(method));
+      r.method = Method(method);
+      uint32_t raw = page_length(s, p) * INDEX_ENTRY_SIZE;
+      if (r.stored_len == 0 || r.stored_len > max_stored_page(page_length(s, p)))
+        throw bad("stored length " + std::to_string(r.stored_len) + " out of range");
+      if (r.method == Method::RAW && r.stored_len != raw) throw bad("raw page has the wrong length");
+      if (r.offset < DATA_START || r.offset > h.data_end || r.stored_len > h.data_end - r.offset)
+        throw bad("lies outside the data area (offset " + std::to_string(r.offset) + ", " +
+                  std::to_string(r.stored_len) + " bytes)");
+      break;
+    }
+    default:
+      throw bad("unknown page kind " + std::to_string(kind));
+  }
+  return r;
 }
 
 void encode_entry(const IndexEntry &e, unsigned char out[INDEX_ENTRY_SIZE]) {
@@ -150,7 +217,8 @@ IndexEntry decode_entry(const unsigned char in[INDEX_ENTRY_SIZE], const Header &
   uint8_t kind = in[12], method = in[13];
   e.checksum = load_le64(in + 16);
   auto bad = [&](const std::string &what) {
-    return damaged(path, std::string(stream_name(s.id)) + " stream, block " + std::to_string(i) + ": " + what);
+    return damaged(path, std::string(stream_name(s.id)) + " stream, index page " +
+                             std::to_string(i >> s.page_shift) + ", block " + std::to_string(i) + ": " + what);
   };
   switch (kind) {
     case uint8_t(BlockKind::ZERO):

@@ -19,13 +19,8 @@ std::shared_ptr<const Snapshot> Snapshot::open(std::unique_ptr<Storage> storage)
   return open_chain(std::move(storage), 0, seen);
 }
 
-std::string Snapshot::read_section(const SectionDesc &d) const {
-  std::string buf(d.length, '\0');
-  storage_->read(buf.data(), d.length, d.offset);
-  if (checksum(buf.data(), buf.size()) != d.checksum)
-    throw Error(path_ + ": not a valid hexz snapshot: checksum mismatch in section of type " + std::to_string(d.type),
-                EIO);
-  return buf;
+static Error invalid(const std::string &path, const std::string &what) {
+  return Error(path + ": not a valid hexz snapshot: " + what, EIO);
 }
 
 std::shared_ptr<const Snapshot> Snapshot::open_chain(std::unique_ptr<Storage> storage, unsigned depth,
@@ -50,44 +45,36 @@ std::shared_ptr<const Snapshot> Snapshot::open_chain(std::unique_ptr<Storage> st
     if (uuid == h.uuid) throw Error(path + ": snapshot chain has a cycle (UUID " + uuid_to_string(uuid) + " appears twice)", EINVAL);
   seen.push_back(h.uuid);
 
+  // The second and last read of the open: every section lies in
+  // [data_end, file_size), so one read fetches them all.
+  std::string area(file_size - h.data_end, '\0');
+  if (!area.empty()) s->storage_->read(area.data(), area.size(), h.data_end);
+  auto section = [&](const SectionDesc &d) {
+    std::string bytes = area.substr(d.offset - h.data_end, d.length);
+    if (checksum(bytes.data(), bytes.size()) != d.checksum)
+      throw invalid(path, "checksum mismatch in section of type " + std::to_string(d.type));
+    return bytes;
+  };
+
   bool have_parent_section = false;
   for (const SectionDesc &d : h.sections) {
     switch (SectionType(d.type)) {
-      case SectionType::STREAM_INDEX: {
-        if (d.length < STREAM_HEADER_SIZE) throw Error(path + ": not a valid hexz snapshot: stream section too short", EIO);
-        // Check the declared length against the block count before reading
-        // the whole section, so a huge length field cannot make us allocate.
-        unsigned char sh[STREAM_HEADER_SIZE];
-        s->storage_->read(sh, STREAM_HEADER_SIZE, d.offset);
-        StreamHeader hdr = decode_stream_header(sh, h.block_size, path);
-        if (hdr.block_count > (d.length - STREAM_HEADER_SIZE) / INDEX_ENTRY_SIZE ||
-            d.length != STREAM_HEADER_SIZE + hdr.block_count * INDEX_ENTRY_SIZE)
-          throw Error(path + ": not a valid hexz snapshot: " + stream_name(hdr.id) +
-                          " stream index length does not match its block count",
-                      EIO);
-        Stream &st2 = s->streams_[unsigned(hdr.id)];
-        if (st2.present)
-          throw Error(path + ": not a valid hexz snapshot: two " + std::string(stream_name(hdr.id)) + " streams", EIO);
-        std::string bytes = s->read_section(d);
-        st2.present = true;
-        st2.hdr = hdr;
-        st2.index.assign(bytes.begin() + STREAM_HEADER_SIZE, bytes.end());
-        for (uint64_t i = 0; i < hdr.block_count; i++)
-          decode_entry(st2.index.data() + i * INDEX_ENTRY_SIZE, h, hdr, i, path);
+      case SectionType::STREAM_INDEX:
+        s->parse_stream(section(d));
         break;
-      }
       case SectionType::PARENT:
-        if (have_parent_section) throw Error(path + ": not a valid hexz snapshot: two parent sections", EIO);
+        if (have_parent_section) throw invalid(path, "two parent sections");
         have_parent_section = true;
-        s->parent_ref_ = decode_parent(s->read_section(d), path);
+        s->parent_ref_ = decode_parent(section(d), path);
         break;
       case SectionType::METADATA:
-        s->metadata_ = decode_metadata(s->read_section(d), path);
+        s->metadata_ = decode_metadata(section(d), path);
         break;
       default:
         break;  // SIGNATURE and unknown optional sections are ignored
     }
   }
+  s->check_pages_disjoint();
   bool thin = h.incompat_flags & INCOMPAT_PARENT;
   if (thin != have_parent_section)
     throw Error(path + ": not a valid hexz snapshot: parent flag and parent section disagree", EIO);
@@ -107,16 +94,101 @@ std::shared_ptr<const Snapshot> Snapshot::open_chain(std::unique_ptr<Storage> st
   return s;
 }
 
+void Snapshot::parse_stream(const std::string &bytes) {
+  if (bytes.size() < STREAM_HEADER_SIZE) throw invalid(path_, "stream section too short");
+  auto *b = reinterpret_cast<const unsigned char *>(bytes.data());
+  StreamHeader hdr = decode_stream_header(b, header_.block_size, path_);
+  if (hdr.page_count > (bytes.size() - STREAM_HEADER_SIZE) / PAGE_REF_SIZE ||
+      bytes.size() != STREAM_HEADER_SIZE + hdr.page_count * PAGE_REF_SIZE)
+    throw invalid(path_, std::string(stream_name(hdr.id)) + " stream page table length does not match its page count");
+  Stream &st = streams_[unsigned(hdr.id)];
+  if (st.present) throw invalid(path_, std::string("two ") + stream_name(hdr.id) + " streams");
+  st.present = true;
+  st.hdr = hdr;
+  st.table.reserve(hdr.page_count);
+  for (uint64_t p = 0; p < hdr.page_count; p++)
+    st.table.push_back(decode_page_ref(b + STREAM_HEADER_SIZE + p * PAGE_REF_SIZE, header_, hdr, p, path_));
+}
+
+// Two page table entries must never share stored bytes: a hostile table
+// could otherwise make one damaged page look like two, or alias a page onto
+// another stream's.  (Pages and blocks are checked by their checksums.)
+void Snapshot::check_pages_disjoint() const {
+  struct Range {
+    uint64_t start, end;
+    unsigned stream;
+    uint64_t page;
+  };
+  std::vector<Range> r;
+  for (unsigned k = 0; k < NUM_STREAMS; k++)
+    for (uint64_t p = 0; p < streams_[k].table.size(); p++) {
+      const PageRef &ref = streams_[k].table[p];
+      if (ref.kind == PageKind::STORED) r.push_back({ref.offset, ref.offset + ref.stored_len, k, p});
+    }
+  std::sort(r.begin(), r.end(), [](const Range &a, const Range &b) { return a.start < b.start; });
+  for (size_t k = 1; k < r.size(); k++)
+    if (r[k].start < r[k - 1].end)
+      throw invalid(path_, std::string("index page ") + std::to_string(r[k - 1].page) + " of the " +
+                               stream_name(StreamId(r[k - 1].stream)) + " stream and index page " +
+                               std::to_string(r[k].page) + " of the " + stream_name(StreamId(r[k].stream)) +
+                               " stream overlap");
+}
+
+Page Snapshot::read_page(StreamId s, uint64_t p) const {
+  const Stream &st = streams_[unsigned(s)];
+  if (!st.present || p >= st.hdr.page_count) throw Error(path_ + ": index page out of range", EINVAL);
+  const PageRef &ref = st.table[p];
+  const uint32_t n = hexz::page_length(st.hdr, p);
+  if (ref.kind != PageKind::STORED) {
+    IndexEntry e;
+    e.kind = ref.kind == PageKind::ZERO ? BlockKind::ZERO : BlockKind::PARENT;
+    return Page(n, e);
+  }
+  auto fail = [&](const std::string &what, int err = EIO) {
+    return Error(path_ + ": " + stream_name(s) + " stream, index page " + std::to_string(p) + ": " + what, err);
+  };
+  std::vector<unsigned char> stored(ref.stored_len);
+  try {
+    storage_->read(stored.data(), stored.size(), ref.offset);
+  } catch (const Error &e) {
+    throw fail(e.what(), e.err());
+  }
+  if (checksum(stored.data(), stored.size()) != ref.checksum) throw fail("checksum mismatch (the index page is damaged)");
+  const unsigned char *raw = stored.data();
+  if (ref.method != Method::RAW) {
+    // Pages are decoded into this thread's scratch buffer, so that walking
+    // every page of a stream allocates one page, not two, per page.
+    thread_local std::vector<unsigned char> scratch;
+    scratch.resize(size_t(n) * INDEX_ENTRY_SIZE);
+    if (!decompress_block(ref.method, stored.data(), stored.size(), scratch.data(), scratch.size()))
+      throw fail(std::string(method_name(ref.method)) + " data is corrupt (the index page is damaged)");
+    raw = scratch.data();
+  }
+  Page page;
+  page.reserve(n);
+  const uint64_t first = p << st.hdr.page_shift;
+  for (uint32_t k = 0; k < n; k++)
+    page.push_back(decode_entry(raw + size_t(k) * INDEX_ENTRY_SIZE, header_, st.hdr, first + k, path_));
+  return page;
+}
+
 IndexEntry Snapshot::entry(StreamId s, uint64_t i) const {
   const Stream &st = streams_[unsigned(s)];
   if (!st.present || i >= st.hdr.block_count) throw Error(path_ + ": block index out of range", EINVAL);
-  const unsigned char *p = st.index.data() + i * INDEX_ENTRY_SIZE;
+  const uint64_t p = i >> st.hdr.page_shift;
+  const PageRef &ref = st.table[p];
   IndexEntry e;
-  e.offset = load_le64(p);
-  e.stored_len = load_le32(p + 8);
-  e.kind = BlockKind(p[12]);
-  e.method = Method(p[13]);
-  e.checksum = load_le64(p + 16);
+  if (ref.kind != PageKind::STORED) {
+    e.kind = ref.kind == PageKind::ZERO ? BlockKind::ZERO : BlockKind::PARENT;
+    return e;
+  }
+  // Cache keys: the page number with the stream id in the low bit.
+  const uint64_t key = p << 1 | unsigned(s);
+  const uint32_t k = uint32_t(i & ((uint64_t(1) << st.hdr.page_shift) - 1));
+  if (pages_.lookup(key, k, e)) return e;
+  auto page = std::make_shared<const Page>(read_page(s, p));
+  e = (*page)[k];
+  pages_.insert(key, std::move(page));
   return e;
 }
 
@@ -204,6 +276,18 @@ void Snapshot::extents_raw(StreamId s, uint64_t offset, uint64_t len,
       return;
     }
     uint64_t i = offset / bs;
+    const PageRef &ref = st.table[i >> st.hdr.page_shift];
+    if (ref.kind != PageKind::STORED) {
+      // A whole ZERO or PARENT page at once, without reading it.
+      uint64_t next_page = ((i >> st.hdr.page_shift) + 1) << st.hdr.page_shift;
+      uint64_t pend = std::min<uint64_t>(next_page >= st.hdr.block_count ? size : next_page * bs, end);
+      if (ref.kind == PageKind::PARENT)
+        parent_->extents_raw(s, offset, pend - offset, fn);
+      else
+        fn(offset, pend - offset, true);
+      offset = pend;
+      continue;
+    }
     uint64_t bend = std::min<uint64_t>({(i + 1) * bs, size, end});
     IndexEntry e = entry(s, i);
     if (e.kind == BlockKind::PARENT)

@@ -1,9 +1,18 @@
 // Reading .st snapshots.  A Snapshot is immutable once opened and safe to
 // read from many threads at once.  Every byte it reads comes through its
-// Storage (storage.h): a local file, or a remote object.  Opening
-// validates the header, every section checksum and every index entry, and
-// opens the parent chain (checking each parent's UUID, the depth limit and
-// cycles), so that later reads only ever fail on damaged *data*.
+// Storage (storage.h): a local file, or a remote object.
+//
+// Opening reads the header and then the section area (stream page tables,
+// parent reference, metadata) in one read: two reads at known offsets, a
+// number of bytes that follows the page count, not the block count.  It
+// validates the header, every section checksum and every page table entry
+// (pages inside the data area, no two pages overlapping), and opens the
+// parent chain (checking each parent's UUID, the depth limit and cycles).
+//
+// Index pages are read when a request first needs them, checked (checksum,
+// decoding, every entry) and kept in a bounded cache shared by all threads.
+// A damaged page is an Error(EIO) naming the file, stream and page for the
+// requests that need it; the rest of the stream keeps serving.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -13,12 +22,17 @@
 #include <vector>
 
 #include "format.h"
+#include "page-cache.h"
 #include "storage.h"
 
 namespace hexz {
 
 class Snapshot {
  public:
+  // Decoded index pages kept per snapshot file: 16 MiB holds 42 pages of
+  // 16384 entries, the index of 42 GiB of dense disk at 64 KiB blocks.
+  static constexpr uint64_t PAGE_CACHE_BYTES = 16ull << 20;
+
   // Throws Error naming PATH (or the parent at fault) on any problem.
   static std::shared_ptr<const Snapshot> open(const std::string &path);
   // The same over any storage; a thin snapshot's parent is opened with
@@ -43,12 +57,26 @@ class Snapshot {
   bool has_stream(StreamId s) const { return streams_[unsigned(s)].present; }
   uint64_t stream_size(StreamId s) const { return streams_[unsigned(s)].hdr.logical_size; }
   uint64_t block_count(StreamId s) const { return streams_[unsigned(s)].hdr.block_count; }
+  // Entry of block I, from its page (loaded into the page cache on a miss).
+  // Throws Error(EIO) if the page holding it is damaged.
   IndexEntry entry(StreamId s, uint64_t i) const;
+
+  // The page table: PAGE_COUNT pages of PAGE_ENTRIES entries (the last may
+  // be short), page P covering blocks [P * page_entries, ...).
+  uint64_t page_count(StreamId s) const { return streams_[unsigned(s)].hdr.page_count; }
+  uint32_t page_entries(StreamId s) const { return uint32_t(1) << streams_[unsigned(s)].hdr.page_shift; }
+  const PageRef &page_ref(StreamId s, uint64_t p) const { return streams_[unsigned(s)].table[p]; }
+  uint32_t page_length(StreamId s, uint64_t p) const { return hexz::page_length(streams_[unsigned(s)].hdr, p); }
+  // Reads, checks and decodes page P without going through the page cache
+  // (for walks over every block, which would only evict the pages serving
+  // requests).  ZERO and PARENT pages give entries of that kind without any
+  // read.  Throws Error(EIO) naming the file, stream and page on damage.
+  Page read_page(StreamId s, uint64_t p) const;
 
   // Reads the logical bytes of block I of stream S into BUF (at least
   // block_size() bytes), following PARENT entries through the chain and
   // verifying the checksum of every decoded block.  Throws Error(EIO) naming
-  // the file, stream and block on damage.
+  // the file, stream and block (or index page) on damage.
   void read_block(StreamId s, uint64_t i, void *buf) const;
 
   // Reads any byte range of stream S (bytes beyond the stream read as zero).
@@ -56,24 +84,26 @@ class Snapshot {
 
   // Calls FN(offset, length, zero) for consecutive runs covering
   // [offset, offset + len) of stream S, with zero = true where the bytes are
-  // known to read as zero without decoding (ZERO blocks, parent ranges that
-  // are zero, ranges beyond the stream).  Adjacent runs of the same kind are
-  // merged.
+  // known to read as zero without decoding (ZERO blocks and pages, parent
+  // ranges that are zero, ranges beyond the stream).  Adjacent runs of the
+  // same kind are merged; ZERO and PARENT pages are answered without
+  // reading anything.
   void extents(StreamId s, uint64_t offset, uint64_t len,
                const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
 
  private:
-  Snapshot() = default;
+  Snapshot() : pages_(PAGE_CACHE_BYTES) {}
   static std::shared_ptr<const Snapshot> open_chain(std::unique_ptr<Storage> storage, unsigned depth,
                                                     std::vector<Uuid> &seen);
   void extents_raw(StreamId s, uint64_t offset, uint64_t len,
                    const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
-  std::string read_section(const SectionDesc &d) const;
+  void parse_stream(const std::string &bytes);
+  void check_pages_disjoint() const;
 
   struct Stream {
     bool present = false;
     StreamHeader hdr;
-    std::vector<unsigned char> index;  // raw entries, validated at open
+    std::vector<PageRef> table;  // validated at open
   };
 
   std::string path_;  // storage_->name(), kept for messages
@@ -83,6 +113,7 @@ class Snapshot {
   Metadata metadata_;
   std::optional<ParentRef> parent_ref_;
   std::shared_ptr<const Snapshot> parent_;
+  mutable PageCache pages_;
 };
 
 }  // namespace hexz

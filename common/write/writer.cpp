@@ -42,6 +42,8 @@ void encode_block(const void *data, size_t len, Method method, int level, Encode
 SnapshotWriter::SnapshotWriter(const std::string &path, const WriterOptions &opts) : opts_(opts), file_(path) {
   if (!valid_block_size(opts.block_size))
     throw Error("block size " + std::to_string(opts.block_size) + " is not a power of two from 4K to 1M", EINVAL);
+  if (opts.page_shift < MIN_PAGE_SHIFT || opts.page_shift > MAX_PAGE_SHIFT)
+    throw Error("internal error: page shift " + std::to_string(opts.page_shift) + " out of range", EINVAL);
   header_.uuid = uuid_generate();
   header_.block_size = opts.block_size;
   header_.created = uint64_t(time(nullptr));
@@ -72,8 +74,56 @@ void SnapshotWriter::begin_stream(StreamId id, uint64_t logical_size) {
   cur_.id = id;
   cur_.logical_size = logical_size;
   cur_.block_count = logical_size / opts_.block_size + (logical_size % opts_.block_size ? 1 : 0);
-  cur_index_.assign(cur_.block_count * INDEX_ENTRY_SIZE, 0);  // all ZERO entries
+  cur_.page_shift = opts_.page_shift;
+  cur_.page_count = page_count_for(cur_.block_count, cur_.page_shift);
+  cur_table_.assign(cur_.page_count, PageRef{});  // all ZERO pages
+  page_ = UINT64_MAX;
   next_block_ = 0;
+}
+
+// Moves to the page of block I (flushing the previous one) and stores E.
+void SnapshotWriter::set_entry(uint64_t i, const IndexEntry &e) {
+  uint64_t p = i >> cur_.page_shift;
+  if (p != page_) {
+    flush_page();
+    page_ = p;
+    page_buf_.assign(size_t(page_length(cur_, p)) * INDEX_ENTRY_SIZE, 0);  // all ZERO entries
+    page_data_ = page_parent_ = 0;
+  }
+  uint64_t k = i & ((uint64_t(1) << cur_.page_shift) - 1);
+  encode_entry(e, page_buf_.data() + k * INDEX_ENTRY_SIZE);
+  if (e.kind == BlockKind::DATA) page_data_++;
+  if (e.kind == BlockKind::PARENT) page_parent_++;
+}
+
+// Writes the page being filled into the data area, or records it as a ZERO
+// or PARENT page that costs no bytes.
+void SnapshotWriter::flush_page() {
+  if (page_ == UINT64_MAX) return;
+  PageRef &r = cur_table_[page_];
+  uint32_t n = page_length(cur_, page_);
+  page_ = UINT64_MAX;
+  if (page_data_ == 0 && page_parent_ == 0) return;  // stays ZERO
+  if (page_data_ == 0 && page_parent_ == n) {
+    r.kind = PageKind::PARENT;
+    return;
+  }
+  thread_local std::vector<unsigned char> scratch;
+  if (scratch.size() < compress_bound(page_buf_.size())) scratch.resize(compress_bound(page_buf_.size()));
+  size_t len = compress_block(opts_.page_method, 3, page_buf_.data(), page_buf_.size(), scratch.data());
+  const unsigned char *bytes = scratch.data();
+  r.method = opts_.page_method;
+  if (len >= page_buf_.size()) {  // compression did not pay
+    r.method = Method::RAW;
+    bytes = page_buf_.data();
+    len = page_buf_.size();
+  }
+  r.kind = PageKind::STORED;
+  r.offset = data_end_;
+  r.stored_len = uint32_t(len);
+  r.checksum = checksum(bytes, len);
+  append(bytes, len);
+  page_bytes_ += len;
 }
 
 void SnapshotWriter::put(uint64_t i, const EncodedBlock &b) {
@@ -111,7 +161,7 @@ void SnapshotWriter::put(uint64_t i, const EncodedBlock &b) {
       append(b.stored.data(), b.stored.size());
     }
   }
-  encode_entry(e, cur_index_.data() + i * INDEX_ENTRY_SIZE);
+  set_entry(i, e);
 }
 
 void SnapshotWriter::put_parent(uint64_t i) {
@@ -121,15 +171,16 @@ void SnapshotWriter::put_parent(uint64_t i) {
   next_block_ = i + 1;
   IndexEntry e;
   e.kind = BlockKind::PARENT;
-  encode_entry(e, cur_index_.data() + i * INDEX_ENTRY_SIZE);
+  set_entry(i, e);
 }
 
 void SnapshotWriter::end_stream() {
   if (!in_stream_) throw Error("internal error: end_stream outside a stream", EINVAL);
+  flush_page();
   in_stream_ = false;
   streams_done_[unsigned(cur_.id)] = true;
-  finished_.emplace_back(cur_, std::move(cur_index_));
-  cur_index_.clear();
+  finished_.emplace_back(cur_, std::move(cur_table_));
+  cur_table_.clear();
 }
 
 void SnapshotWriter::write_section(SectionType type, uint32_t flags, const std::string &bytes) {
@@ -149,10 +200,11 @@ void SnapshotWriter::commit() {
   flush_buffer();
   header_.data_end = data_end_;
   section_end_ = data_end_;
-  for (auto &[sh, index] : finished_) {
-    std::string bytes(STREAM_HEADER_SIZE, '\0');
-    encode_stream_header(sh, reinterpret_cast<unsigned char *>(bytes.data()));
-    bytes.append(reinterpret_cast<const char *>(index.data()), index.size());
+  for (auto &[sh, table] : finished_) {
+    std::string bytes(STREAM_HEADER_SIZE + table.size() * PAGE_REF_SIZE, '\0');
+    auto *b = reinterpret_cast<unsigned char *>(bytes.data());
+    encode_stream_header(sh, b);
+    for (size_t p = 0; p < table.size(); p++) encode_page_ref(table[p], b + STREAM_HEADER_SIZE + p * PAGE_REF_SIZE);
     write_section(SectionType::STREAM_INDEX, SECTION_REQUIRED, bytes);
   }
   if (opts_.parent) {

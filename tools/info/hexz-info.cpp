@@ -42,61 +42,93 @@ struct StreamStats {
   uint64_t size = 0, blocks = 0, data = 0, zero = 0, parent = 0;
   uint64_t unique = 0, stored = 0, dedup_blocks = 0, dedup_saved = 0;
   uint64_t by_method[3] = {0, 0, 0};
+  uint64_t pages = 0, stored_pages = 0, zero_pages = 0, parent_pages = 0, damaged_pages = 0, index_bytes = 0;
 };
 
-StreamStats stats_of(const Snapshot &s, StreamId id, std::set<uint64_t> &seen_offsets) {
+// Decodes blocks LIST of stream ID on all cores; appends the damage found.
+void verify_blocks(const Snapshot &s, StreamId id, const std::vector<uint64_t> &list, std::vector<std::string> &errors) {
+  std::mutex m;
+  std::atomic<size_t> next{0};
+  unsigned nt = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<std::thread> ts;
+  for (unsigned t = 0; t < nt; t++)
+    ts.emplace_back([&] {
+      std::vector<unsigned char> buf(s.block_size());
+      for (size_t k; (k = next.fetch_add(1)) < list.size();) {
+        try {
+          s.read_block(id, list[k], buf.data());
+        } catch (const Error &e) {
+          std::lock_guard<std::mutex> g(m);
+          errors.push_back(e.what());
+        }
+      }
+    });
+  for (auto &t : ts) t.join();
+}
+
+// One pass over the page table and the stored pages of stream ID (a page
+// at a time: ZERO and PARENT pages are counted without reading anything),
+// with VERIFY decoding every DATA block as its page is walked.  Damaged
+// pages and blocks are appended to ERRORS.
+StreamStats walk(const Snapshot &s, StreamId id, bool verify, std::set<uint64_t> &seen_offsets,
+                 std::vector<std::string> &errors) {
   StreamStats st;
   st.present = s.has_stream(id);
   if (!st.present) return st;
   st.size = s.stream_size(id);
   st.blocks = s.block_count(id);
-  for (uint64_t i = 0; i < st.blocks; i++) {
-    IndexEntry e = s.entry(id, i);
-    switch (e.kind) {
-      case BlockKind::ZERO: st.zero++; break;
-      case BlockKind::PARENT: st.parent++; break;
-      case BlockKind::DATA:
-        st.data++;
-        if (seen_offsets.insert(e.offset).second) {
-          st.unique++;
-          st.stored += e.stored_len;
-          st.by_method[unsigned(e.method)]++;
-        } else {
-          st.dedup_blocks++;
-          st.dedup_saved += e.stored_len;
-        }
-        break;
+  st.pages = s.page_count(id);
+  std::vector<uint64_t> pending;  // DATA blocks to verify
+  for (uint64_t p = 0; p < st.pages; p++) {
+    const PageRef &ref = s.page_ref(id, p);
+    uint32_t n = s.page_length(id, p);
+    if (ref.kind == PageKind::ZERO) {
+      st.zero_pages++;
+      st.zero += n;
+      continue;
+    }
+    if (ref.kind == PageKind::PARENT) {
+      st.parent_pages++;
+      st.parent += n;
+      continue;
+    }
+    st.stored_pages++;
+    st.index_bytes += ref.stored_len;
+    Page page;
+    try {
+      page = s.read_page(id, p);
+    } catch (const Error &e) {
+      st.damaged_pages++;
+      errors.push_back(e.what());
+      continue;
+    }
+    const uint64_t first = p * s.page_entries(id);
+    for (uint32_t k = 0; k < n; k++) {
+      const IndexEntry &e = page[k];
+      switch (e.kind) {
+        case BlockKind::ZERO: st.zero++; break;
+        case BlockKind::PARENT: st.parent++; break;
+        case BlockKind::DATA:
+          st.data++;
+          if (verify) pending.push_back(first + k);
+          if (seen_offsets.insert(e.offset).second) {
+            st.unique++;
+            st.stored += e.stored_len;
+            st.by_method[unsigned(e.method)]++;
+          } else {
+            st.dedup_blocks++;
+            st.dedup_saved += e.stored_len;
+          }
+          break;
+      }
+    }
+    if (pending.size() >= 4096) {
+      verify_blocks(s, id, pending, errors);
+      pending.clear();
     }
   }
+  if (!pending.empty()) verify_blocks(s, id, pending, errors);
   return st;
-}
-
-// Decodes every DATA block of S on all cores; returns the damage found.
-std::vector<std::string> verify(const Snapshot &s) {
-  std::vector<std::string> errors;
-  std::mutex m;
-  for (StreamId id : {StreamId::DISK, StreamId::MEMORY}) {
-    if (!s.has_stream(id)) continue;
-    uint64_t n = s.block_count(id);
-    std::atomic<uint64_t> next{0};
-    unsigned nt = std::max(1u, std::thread::hardware_concurrency());
-    std::vector<std::thread> ts;
-    for (unsigned t = 0; t < nt; t++)
-      ts.emplace_back([&] {
-        std::vector<unsigned char> buf(s.block_size());
-        for (uint64_t i; (i = next.fetch_add(1)) < n;) {
-          if (s.entry(id, i).kind != BlockKind::DATA) continue;
-          try {
-            s.read_block(id, i, buf.data());
-          } catch (const Error &e) {
-            std::lock_guard<std::mutex> g(m);
-            errors.push_back(e.what());
-          }
-        }
-      });
-    for (auto &t : ts) t.join();
-  }
-  return errors;
 }
 
 }  // namespace
@@ -126,9 +158,9 @@ int main(int argc, char **argv) {
     auto s = Snapshot::open(path);
     const Header &h = s->header();
     std::set<uint64_t> seen;
-    StreamStats st[NUM_STREAMS] = {stats_of(*s, StreamId::DISK, seen), stats_of(*s, StreamId::MEMORY, seen)};
     std::vector<std::string> damage;
-    if (do_verify) damage = verify(*s);
+    StreamStats st[NUM_STREAMS] = {walk(*s, StreamId::DISK, do_verify, seen, damage),
+                                   walk(*s, StreamId::MEMORY, do_verify, seen, damage)};
 
     if (json) {
       Json j;
@@ -161,6 +193,9 @@ int main(int argc, char **argv) {
         j.key("dedup_blocks").value(x.dedup_blocks).key("dedup_saved_bytes").value(x.dedup_saved);
         j.key("raw_blocks").value(x.by_method[0]).key("lz4_blocks").value(x.by_method[1]);
         j.key("zstd_blocks").value(x.by_method[2]);
+        j.key("index_pages").value(x.pages).key("stored_pages").value(x.stored_pages);
+        j.key("zero_pages").value(x.zero_pages).key("parent_pages").value(x.parent_pages);
+        j.key("damaged_pages").value(x.damaged_pages).key("index_bytes").value(x.index_bytes);
         j.end_object();
       }
       j.end_object();
@@ -199,12 +234,17 @@ int main(int argc, char **argv) {
                (unsigned long long)x.by_method[0]);
         printf("  Dedup: %llu blocks shared, %s saved\n", (unsigned long long)x.dedup_blocks,
                format_size(x.dedup_saved).c_str());
+        printf("  Index: %llu pages (stored %llu in %s, zero %llu, parent %llu", (unsigned long long)x.pages,
+               (unsigned long long)x.stored_pages, format_size(x.index_bytes).c_str(),
+               (unsigned long long)x.zero_pages, (unsigned long long)x.parent_pages);
+        if (x.damaged_pages) printf(", DAMAGED %llu", (unsigned long long)x.damaged_pages);
+        printf(")\n");
         if (x.stored)
           printf("  Ratio: %.2f (logical size / stored)\n", double(x.size) / double(x.stored));
       }
       if (do_verify) {
-        if (damage.empty()) printf("\nVerify: OK, every stored block decodes and matches its checksum\n");
-        else printf("\nVerify: FAILED, %zu damaged blocks\n", damage.size());
+        if (damage.empty()) printf("\nVerify: OK, every index page and stored block decodes and matches its checksum\n");
+        else printf("\nVerify: FAILED, %zu damaged index pages or blocks\n", damage.size());
       }
     }
     for (auto &d : damage) fprintf(stderr, "%s: %s\n", PROG, d.c_str());
