@@ -84,7 +84,28 @@ IndexDiff index_diff(const Snapshot &a, const Snapshot &b, bool trust_checksums,
   const uint64_t size_a = a.stream_size(StreamId::DISK), size_b = b.stream_size(StreamId::DISK);
   const uint64_t n = std::min(a.block_count(StreamId::DISK), b.block_count(StreamId::DISK));
   FileIds files;
+  auto add_equal = [&](uint64_t first, uint64_t end) {
+    if (!d.equal.empty() && d.equal.back().second == first)
+      d.equal.back().second = end;
+    else
+      d.equal.emplace_back(first, end);
+  };
+  // The end of the ZERO page holding block I of S, or I if it is not in one.
+  auto zero_page_end = [](const Snapshot &s, uint64_t i) -> uint64_t {
+    uint64_t p = i / s.page_entries(StreamId::DISK);
+    if (s.page_ref(StreamId::DISK, p).kind != PageKind::ZERO) return i;
+    return (p + 1) * s.page_entries(StreamId::DISK);
+  };
   for (uint64_t i = 0; i < n; i++) {
+    // Pages that are ZERO on both sides are decided a page at a time, so a
+    // huge sparse pair costs its pages, not its blocks (the last block,
+    // which may be short, is left to the loop).
+    if (uint64_t run_end = std::min({zero_page_end(a, i), zero_page_end(b, i), n - 1}); run_end > i) {
+      d.both_zero += run_end - i;
+      add_equal(i * bs / block, run_end * bs / block);
+      i = run_end - 1;
+      continue;
+    }
     const uint32_t len = block_length(size_a, bs, i);
     if (len != block_length(size_b, bs, i) || len == 0) {
       d.undecided++;
@@ -108,11 +129,7 @@ IndexDiff index_diff(const Snapshot &a, const Snapshot &b, bool trust_checksums,
       d.undecided++;
       continue;
     }
-    const uint64_t first = i * bs / block, end = (i * bs + len + block - 1) / block;
-    if (!d.equal.empty() && d.equal.back().second == first)
-      d.equal.back().second = end;
-    else
-      d.equal.emplace_back(first, end);
+    add_equal(i * bs / block, (i * bs + len + block - 1) / block);
   }
   return d;
 }
