@@ -19,7 +19,7 @@ size=$(stat -c %s "$img")
 d=$BENCH_DIR/commit
 mkdir -p "$d"
 base=$d/base.st
-[ "$base" -nt "$img" ] || hexz-pack -c zstd -l 3 "$img" "$base"
+[ "$base" -nt "$img" ] || hexz-pack -f -c zstd -l 3 "$img" "$base"
 
 # The session: 100 distinct 64 KiB blocks of the disk rewritten (random
 # positions, half random and half compressible bytes), written through the
@@ -42,9 +42,9 @@ cat "$img" "$base" "$d/ref.img" > /dev/null  # warm the page cache for every con
 echo "base: $img, $((size >> 20)) MiB ($(du -B1M "$img" | cut -f1) MiB allocated), $base $(($(stat -c %s "$base") >> 20)) MiB"
 echo "overlay: $(($(stat -c %s "$d/s.meta") / 8)) modified 4 KiB blocks in 100 blocks of 64 KiB; $(nproc) cores, $RUNS runs each"
 
-t_thin=$(median_time hexz-commit --thin --base "$base" --overlay "$d/s.overlay" -o "$d/thin.st")
-t_thick=$(median_time hexz-commit --base "$base" --overlay "$d/s.overlay" -o "$d/thick.st")
-t_pack=$(median_time hexz-pack -c zstd -l 3 "$d/ref.img" "$d/pack.st")
+t_thin=$(median_time hexz-commit -f --thin --base "$base" --overlay "$d/s.overlay" -o "$d/thin.st")
+t_thick=$(median_time hexz-commit -f --base "$base" --overlay "$d/s.overlay" -o "$d/thick.st")
+t_pack=$(median_time hexz-pack -f -c zstd -l 3 "$d/ref.img" "$d/pack.st")
 
 # Check what was timed.
 for st in thin thick; do

@@ -34,7 +34,7 @@ if [ ! -s "$st" ]; then
   echo "== making a $disk_mb MiB base snapshot" >&2
   (tar -C / -cf - usr/lib usr/share 2>/dev/null || true) | head -c $((disk_mb * 1048576)) > "$dir/base.img"
   truncate -s "${disk_mb}M" "$dir/base.img"
-  hexz-pack "$dir/base.img" "$st.tmp" > /dev/null
+  hexz-pack -f "$dir/base.img" "$st.tmp" > /dev/null
   mv "$st.tmp" "$st"
   rm -f "$dir/base.img"
 fi

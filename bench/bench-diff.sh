@@ -42,7 +42,7 @@ if [ ! -f base.st ]; then
   rm -f disk.raw && truncate -s 2G disk.raw
   printf 'label: gpt\nstart=%d, size=%d, type=linux\n' $start $sectors | sfdisk -q disk.raw
   dd if=root.img of=disk.raw bs=1M seek=1 conv=sparse,notrunc status=none
-  hexz-pack disk.raw base.st > /dev/null
+  hexz-pack -f disk.raw base.st > /dev/null
   rm -f vm.overlay vm.meta vm.base
 fi
 

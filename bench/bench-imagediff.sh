@@ -65,9 +65,9 @@ run() {  # NAME PERCENT
   cat "$a" "$b" > /dev/null  # warm the page cache for every contender alike
   local alloc=$((($(du -B1 "$a" | cut -f1) + $(du -B1 "$b" | cut -f1)) >> 20))
   t_cat=$(median_time sh -c "cat '$a' '$b' | wc -c")
-  t_hd=$(median_diff -b "$a" "$b" "$dir/out.overlay")
-  t_nk=$(median_diff --direct -b "$a" "$b" "$dir/out.overlay")
-  hexz-diff -b "$a" "$b" "$dir/out.overlay" | grep '^Changed'
+  t_hd=$(median_diff -f -b "$a" "$b" "$dir/out.overlay")
+  t_nk=$(median_diff --direct -f -b "$a" "$b" "$dir/out.overlay")
+  hexz-diff -f -b "$a" "$b" "$dir/out.overlay" | grep '^Changed'
   printf '%-8s %5s MiB allocated of %5s MiB: cat A B | wc -c %6.2f s   hexz-diff -b %6.2f s (%sx)   --direct %6.2f s (%sx)\n' \
     "$name" "$alloc" $((2 * SIZE_MB)) "$t_cat" "$t_hd" "$(ratio "$t_cat" "$t_hd")" "$t_nk" "$(ratio "$t_cat" "$t_nk")"
 }
@@ -79,8 +79,8 @@ run dense 100
 # -O st: the difference as a thin snapshot of a packed BASE.
 a=$dir/sparse-a.img b=$dir/sparse-b.img
 [ -f "$dir/sparse-a.st" ] || hexz-pack "$a" "$dir/sparse-a.st"
-t_st=$(median_diff -b "$dir/sparse-a.st" "$b" -O st "$dir/out.st")
-t_ov=$(median_diff -b "$dir/sparse-a.st" "$b" "$dir/out2.overlay")
-hexz-diff -b "$dir/sparse-a.st" "$b" -O st "$dir/out.st" > /dev/null
+t_st=$(median_diff -f -b "$dir/sparse-a.st" "$b" -O st "$dir/out.st")
+t_ov=$(median_diff -f -b "$dir/sparse-a.st" "$b" "$dir/out2.overlay")
+hexz-diff -f -b "$dir/sparse-a.st" "$b" -O st "$dir/out.st" > /dev/null
 echo "sparse, BASE packed as .st: hexz-diff -O overlay $t_ov s, -O st $t_st s ($(($(stat -c %s "$dir/out.st") >> 10)) KiB thin .st)"
 rm -f "$dir"/out*

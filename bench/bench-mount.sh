@@ -47,7 +47,7 @@ DENSE_MB=$size_mb dense_image "$img"
 st=$dir/disk-${size_mb}M.st
 if [ ! -s "$st" ] || [ "$st" -ot "$pack" ]; then
   echo "== hexz-pack" >&2
-  "$pack" "$img" "$st"
+  "$pack" -f "$img" "$st"
 fi
 cat "$st" > /dev/null   # the .st in the page cache for both
 disk_size=$(stat -c %s "$img")

@@ -10,9 +10,9 @@ cat "$img" > /dev/null  # warm the page cache for every contender alike
 echo "image: $img, $((size >> 20)) MiB, $((used >> 20)) MiB allocated, $(nproc) cores, $RUNS runs each"
 
 out=$BENCH_DIR/out
-t_hz=$(median_time hexz-pack -c zstd -l 3 "$img" "$out.st")
+t_hz=$(median_time hexz-pack -f -c zstd -l 3 "$img" "$out.st")
 s_hz=$(stat -c %s "$out.st")
-t_lz=$(median_time hexz-pack -c lz4 "$img" "$out-lz4.st")
+t_lz=$(median_time hexz-pack -f -c lz4 "$img" "$out-lz4.st")
 s_lz=$(stat -c %s "$out-lz4.st")
 t_q=$(median_time qemu-img convert -c -O qcow2 -o compression_type=zstd "$img" "$out.qcow2")
 s_q=$(stat -c %s "$out.qcow2")

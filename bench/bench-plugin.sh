@@ -44,7 +44,7 @@ pack_st() {
   local st=$dir/disk-$1.st
   if [ ! -s "$st" ] || [ "$st" -ot "$img" ] || [ "$st" -ot "$pack" ]; then
     echo "== hexz-pack -b $1" >&2
-    "$pack" -c zstd -b "$1" "$img" "$st"
+    "$pack" -f -c zstd -b "$1" "$img" "$st"
   fi
   echo "$st"
 }

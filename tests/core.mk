@@ -20,6 +20,7 @@ unit_util_SOURCES = unit-util.cpp
 PACK_TESTS = \
 	test-pack-corrupt.sh \
 	test-pack-sources.sh \
-	test-pack-tools.sh
+	test-pack-tools.sh \
+	test-tools-outputs.sh
 TESTS += $(PACK_TESTS)
 EXTRA_DIST += $(PACK_TESTS)

@@ -85,7 +85,7 @@ fi
 cat err
 grep -q "UUID" err || fail "no clear message about the swapped parent"
 grep -q "c1.st" err || fail "the message does not name the swapped parent"
-if hexz-commit --thin --base moved/deeper/c3.st --overlay s4.overlay --output bad.st --force 2> err; then
+if hexz-commit --thin --base moved/deeper/c3.st --overlay s4.overlay --output bad.st --force-base 2> err; then
   fail "commit over a swapped parent succeeded"
 fi
 cat err

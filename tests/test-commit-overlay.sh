@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hexz-commit's handling of the overlay's files: the .base record must name
-# BASE (unless --force), --remove-overlay removes the overlay, .meta and
+# BASE (unless --force-base), --remove-overlay removes the overlay, .meta and
 # .base only after a successful commit, an overlay in use is refused, and bad
 # arguments give clear errors without touching anything.
 source "$srcdir/functions.sh"
@@ -39,11 +39,11 @@ for other in b.st c.st; do
   md5sum -c --quiet before.md5 || fail "refused commit changed the overlay or base"
 done
 
-# --force lays the overlay's 4 KiB blocks (as written on a.st) over b.st.
+# --force-base lays the overlay's 4 KiB blocks (as written on a.st) over b.st.
 cp s.overlay f.overlay
 cp s.meta f.meta
 cp s.base f.base
-hexz-commit --base b.st --overlay f.overlay -o forced.st --force
+hexz-commit --base b.st --overlay f.overlay -o forced.st --force-base
 cp a.img aref.img
 write_raw aref.img ops.py
 python3 -c '

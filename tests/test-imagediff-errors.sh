@@ -55,7 +55,7 @@ no_output o.overlay o.meta t.st
 
 # Output over an input.
 cp B.img B0.img
-expect_error 1 "would overwrite the input" hexz-diff -b A.img B.img B.img
+expect_error 1 "refusing to overwrite the input" hexz-diff -b A.img B.img B.img
 cmp B.img B0.img || fail "MODIFIED was overwritten"
 
 # Usage errors exit 2.

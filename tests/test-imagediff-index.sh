@@ -34,8 +34,8 @@ hexz-pack -b 64K child.img repack.st >/dev/null
 # overlay and .meta, and those match a raw comparison of the images.
 same_result() {
   local a=$1 b=$2
-  hexz-diff -b "$a" "$b" idx.ov >/dev/null || fail "index path: hexz-diff -b $a $b failed"
-  hexz-diff --no-index -b "$a" "$b" read.ov >/dev/null || fail "reading path: hexz-diff -b $a $b failed"
+  hexz-diff -f -b "$a" "$b" idx.ov >/dev/null || fail "index path: hexz-diff -b $a $b failed"
+  hexz-diff -f --no-index -b "$a" "$b" read.ov >/dev/null || fail "reading path: hexz-diff -b $a $b failed"
   cmp idx.meta read.meta || fail "$a vs $b: .meta differs between the index and the reading path"
   cmp idx.ov read.ov || fail "$a vs $b: overlay differs between the index and the reading path"
 }
@@ -51,7 +51,7 @@ same_result child.st repack.st
 # The changed-block list for backup tools (--json changed_extents): merged
 # byte extents of exactly the blocks in .meta, for the snapshot pair (index
 # path), the overlay's summary, and an image pair.
-hexz-diff -b base.st grand.st idx.ov > /dev/null
+hexz-diff -f -b base.st grand.st idx.ov > /dev/null
 $NBDKIT -U - -r "$HEXZ_PLUGIN" file=grand.st --run 'nbdcopy "$uri" grand-copy.img'
 set +e
 hexz-diff --json -b base.st grand.st > pair.json

@@ -43,7 +43,7 @@ expect 2 "expected SNAPSHOT.st and MOUNTPOINT" hexz-mount "$tmp/a.st"
 expect 2 "needs --rw" hexz-mount --overlay "$tmp/o.overlay" "$tmp/a.st" "$tmp/m"
 expect 2 "not a numeric id" hexz-mount --uid bob "$tmp/a.st" "$tmp/m"
 expect 2 "cache-size" hexz-mount --cache-size lots "$tmp/a.st" "$tmp/m"
-expect 2 "unknown option" hexz-mount --bogus "$tmp/a.st" "$tmp/m"
+expect 2 "unrecognized option" hexz-mount --bogus "$tmp/a.st" "$tmp/m"
 expect 2 "expected MOUNTPOINT" hexz-unmount
 expect 0 "Usage: hexz-mount" hexz-mount --help
 expect 0 "Exit status" hexz-unmount --help

@@ -16,7 +16,7 @@ mem_size=$(stat -c %s "$tmp/mem.raw")
 
 for method in zstd lz4 none; do
   for bs in 4K 64K 1M; do
-    hexz-pack -c $method -b $bs --memory "$tmp/mem.raw" -m "packed with $method/$bs" \
+    hexz-pack -f -c $method -b $bs --memory "$tmp/mem.raw" -m "packed with $method/$bs" \
       "$tmp/disk.img" "$tmp/s.st"
     hexz-info --verify "$tmp/s.st" > "$tmp/info.txt"
     grep -q "^Verify: OK" "$tmp/info.txt" || fail "verify did not pass for $method $bs"

@@ -37,7 +37,7 @@ PY
 
 export IMG="$tmp/disk.img" tmp
 for method in zstd lz4 none; do
-  hexz-pack -c $method "$tmp/disk.img" "$tmp/good.st"
+  hexz-pack -f -c $method "$tmp/disk.img" "$tmp/good.st"
   cp "$tmp/good.st" "$tmp/bad.st"
   flip "$tmp/bad.st" $((4096 + 1000)) 0x01
   for args in "" cache-size=0; do

@@ -13,7 +13,7 @@ truncate -s $((24 * 1024 * 1024 + 5000)) "$tmp/disk.img"
 
 export tmp
 for bs in 4K 64K; do
-  hexz-pack -b $bs "$tmp/disk.img" "$tmp/disk.st"
+  hexz-pack -f -b $bs "$tmp/disk.img" "$tmp/disk.st"
   $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/disk.st" --run 'nbdinfo --map --json "$uri"' > "$tmp/map.json"
   /usr/bin/python3 "$srcdir/plugin-map-check.py" "$tmp/disk.img" "$tmp/map.json" $((${bs%K} * 1024)) ||
     fail "block size $bs: wrong map"

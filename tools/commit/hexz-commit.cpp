@@ -24,6 +24,7 @@
 #include "format.h"
 #include "nbdkit-server.h"
 #include "options.h"
+#include "output.h"
 #include "overlay-meta.h"
 #include "pack.h"
 #include "progress.h"
@@ -64,7 +65,8 @@ static void help() {
       "  -j, --threads=N           compression threads (default: all cores)\n"
       "  -m, --message=TEXT        store TEXT as the new snapshot's message\n"
       "      --remove-overlay      remove the overlay, its .meta and .base once NEW.st is in place\n"
-      "      --force               commit even if the overlay's .base names another snapshot\n"
+      "      --force-base          commit even if the overlay's .base names another snapshot\n"
+      "  -f, --force               replace OUTPUT if it exists\n"
       "  -p, --progress            show a progress bar on stderr\n"
       "  -h, --help                show this help\n"
       "  -V, --version             show the version\n"
@@ -76,7 +78,7 @@ namespace {
 
 struct Args {
   std::string base, overlay, output, flatten, memory, message;
-  bool thin = false, remove_overlay = false, force = false, progress = false;
+  bool thin = false, remove_overlay = false, force_base = false, force = false, progress = false;
   WriterOptions wo;
   bool level_set = false;
   uint32_t block_size = 0;  // 0: the input's
@@ -137,22 +139,22 @@ class OverlayLock {
 };
 
 // The overlay's .base record, if any, must name BASE.  Returns whether it
-// does not (only possible with --force).
+// does not (only possible with --force-base).
 bool check_base_record(const Args &a, const Snapshot &base) {
   std::string path = default_base_path(a.overlay);
   std::optional<BaseRecord> rec = read_base_record(path);
   if (!rec) return false;
   bool mismatch = rec->uuid != base.uuid() || rec->disk_size != base.stream_size(StreamId::DISK);
-  if (a.force) return mismatch;
+  if (a.force_base) return mismatch;
   if (rec->uuid != base.uuid())
     throw Error(path + ": the overlay " + a.overlay + " was written on snapshot " + uuid_to_string(rec->uuid) +
                     " (" + rec->path + "), but " + a.base + " is snapshot " + uuid_to_string(base.uuid()) +
-                    "; refusing to apply it to a different snapshot (--force overrides)",
+                    "; refusing to apply it to a different snapshot (--force-base overrides)",
                 EINVAL);
   uint64_t size = base.stream_size(StreamId::DISK);
   if (rec->disk_size != size)
     throw Error(path + ": the overlay " + a.overlay + " was written on a disk of " + std::to_string(rec->disk_size) +
-                    " bytes, but " + a.base + " has " + std::to_string(size) + " (--force overrides)",
+                    " bytes, but " + a.base + " has " + std::to_string(size) + " (--force-base overrides)",
                 EINVAL);
   return false;
 }
@@ -276,7 +278,7 @@ void flatten(Args &a) {
 }  // namespace
 
 int main(int argc, char **argv) {
-  enum { OPT_BASE = 256, OPT_OVERLAY, OPT_THIN, OPT_FLATTEN, OPT_MEMORY, OPT_REMOVE, OPT_FORCE };
+  enum { OPT_BASE = 256, OPT_OVERLAY, OPT_THIN, OPT_FLATTEN, OPT_MEMORY, OPT_REMOVE, OPT_FORCE_BASE };
   static const struct option longopts[] = {
       {"base", required_argument, nullptr, OPT_BASE},
       {"overlay", required_argument, nullptr, OPT_OVERLAY},
@@ -290,7 +292,8 @@ int main(int argc, char **argv) {
       {"threads", required_argument, nullptr, 'j'},
       {"message", required_argument, nullptr, 'm'},
       {"remove-overlay", no_argument, nullptr, OPT_REMOVE},
-      {"force", no_argument, nullptr, OPT_FORCE},
+      {"force-base", no_argument, nullptr, OPT_FORCE_BASE},
+      {"force", no_argument, nullptr, 'f'},
       {"progress", no_argument, nullptr, 'p'},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
@@ -298,7 +301,7 @@ int main(int argc, char **argv) {
   Args a;
   int c;
   try {
-    while ((c = getopt_long(argc, argv, "o:c:l:b:j:m:phV", longopts, nullptr)) != -1) {
+    while ((c = next_option(PROG, argc, argv, "o:c:l:b:j:m:fphV", longopts)) != -1) {
       switch (c) {
         case OPT_BASE: a.base = optarg; break;
         case OPT_OVERLAY: a.overlay = optarg; break;
@@ -315,7 +318,8 @@ int main(int argc, char **argv) {
         case 'j': a.threads = parse_threads(PROG, optarg); break;
         case 'm': a.message = optarg; break;
         case OPT_REMOVE: a.remove_overlay = true; break;
-        case OPT_FORCE: a.force = true; break;
+        case OPT_FORCE_BASE: a.force_base = true; break;
+        case 'f': a.force = true; break;
         case 'p': a.progress = true; break;
         case 'h': help(); return EXIT_OK;
         case 'V': print_version(PROG); return EXIT_OK;
@@ -328,8 +332,8 @@ int main(int argc, char **argv) {
   if (optind != argc) usage_error(PROG, std::string("unexpected argument '") + argv[optind] + "'");
   if (a.output.empty()) usage_error(PROG, "--output is required");
   if (!a.flatten.empty()) {
-    if (!a.base.empty() || !a.overlay.empty() || a.thin || a.remove_overlay || a.force)
-      usage_error(PROG, "--flatten takes no --base, --overlay, --thin, --remove-overlay or --force");
+    if (!a.base.empty() || !a.overlay.empty() || a.thin || a.remove_overlay || a.force_base)
+      usage_error(PROG, "--flatten takes no --base, --overlay, --thin, --remove-overlay or --force-base");
   } else if (a.base.empty() || a.overlay.empty()) {
     usage_error(PROG, "--base and --overlay are required (or --flatten)");
   }
@@ -337,6 +341,12 @@ int main(int argc, char **argv) {
 
   remove_temp_files_on_signals();
   try {
+    // Before anything is opened or read: a commit may take minutes.
+    if (!a.flatten.empty())
+      check_output(a.output, {a.flatten, a.memory}, a.force);
+    else
+      check_output(a.output, {a.base, a.overlay, default_meta_path(a.overlay), default_base_path(a.overlay), a.memory},
+                   a.force);
     if (!a.flatten.empty())
       flatten(a);
     else

@@ -36,6 +36,14 @@ bool parse_output(const char *program, const char *arg) {
   usage_error(program, std::string("--output must be 'json' or 'human', not '") + arg + "'");
 }
 
+int next_option(const char *program, int argc, char **argv, const char *shortopts, const struct option *longopts) {
+  opterr = 0;
+  const std::string opts = std::string(":") + shortopts;  // ':' tells a missing argument apart
+  int c = getopt_long(argc, argv, opts.c_str(), longopts, nullptr);
+  if (c == '?' || c == ':') getopt_error(program, c, argv);
+  return c;
+}
+
 static long parse_long(const char *program, const char *arg, long lo, long hi, const char *what) {
   char *end;
   errno = 0;

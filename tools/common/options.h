@@ -4,6 +4,8 @@
 #include <cstdint>
 #include <string>
 
+struct option;
+
 namespace hexz {
 
 // Exit codes shared by every tool (documented in each man page).
@@ -20,6 +22,9 @@ void print_version(const char *program);
 [[noreturn]] void getopt_error(const char *program, int c, char **argv);
 // --output=FORMAT, qemu-img's spelling: true for "json", false for "human".
 bool parse_output(const char *program, const char *arg);
+// getopt_long with getopt_error: returns the next option, or -1 at the end;
+// a bad option never comes back (one error line, exit 2).
+int next_option(const char *program, int argc, char **argv, const char *shortopts, const struct option *longopts);
 
 // Option values shared by hexz-pack and hexz-commit; each exits with a usage
 // error naming the bad value.

@@ -20,10 +20,10 @@
 #include "json.h"
 #include "index-diff.h"
 #include "options.h"
+#include "output.h"
 #include "overlay-meta.h"
 #include "pack.h"
 #include "progress.h"
-#include "same-file.h"
 #include "util.h"
 #include "writer.h"
 #include "nbd-source.h"
@@ -40,7 +40,7 @@ void image_diff_help() {
   printf(
       "hexz-diff -b: compare two disk images\n"
       "\n"
-      "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-p] [--direct]\n"
+      "Usage: hexz-diff -b BASE MODIFIED OUTPUT [-O overlay|st] [--allow-grow] [-f] [-p] [--direct]\n"
       "                 [--no-index] [--trust-checksums]\n"
       "       hexz-diff -b BASE MODIFIED [-p] [--direct] [--no-index] [--trust-checksums]\n"
       "                 (report only)\n"
@@ -58,6 +58,7 @@ void image_diff_help() {
       "                        (BASE must be a .st)\n"
       "  --allow-grow          accept a MODIFIED larger than BASE (with -O st); BASE's\n"
       "                        missing bytes compare as zeroes\n"
+      "  -f, --force           replace OUTPUT (and its .meta and .base) if it exists\n"
       "  -p, --progress        show a progress bar on stderr\n"
       "      --direct          read raw images in-process (pread, SEEK_DATA) instead\n"
       "                        of through nbdkit's file plugin (same bytes, faster)\n"
@@ -100,7 +101,7 @@ struct Options {
   std::string base;
   OutKind out = OutKind::OVERLAY;
   bool out_given = false;  // -O
-  bool allow_grow = false, progress = false, files = false, direct = false;
+  bool allow_grow = false, progress = false, files = false, direct = false, force = false;
   bool no_index = false, trust_checksums = false;
   FileDiffOptions fo;
 };
@@ -159,11 +160,13 @@ void describe_changes(const ImageInput &base, const ImageInput &mod, const Compa
   printf("Changed Size: %s\n", format_size(r.changed.size() * OVERLAY_BLOCK).c_str());
 }
 
-// Refuses to write OUTPUT (or its side files) over an input.
-void check_output_path(const std::string &path, const Options &o, const std::string &modified) {
-  for (const std::string *in : {&o.base, &modified})
-    if (!is_nbd_uri(*in) && same_file(path, *in))
-      throw Error(path + ": would overwrite the input " + *in, EINVAL);
+// Before anything is read: OUTPUT (and, for an overlay, its .meta and .base)
+// must be writable and must not be an input.
+void check_outputs(const Options &o, const std::string &modified, const std::string &output) {
+  check_output(output, {o.base, modified}, o.force);
+  if (o.out == OutKind::OVERLAY)
+    for (const std::string &side : {default_meta_path(output), default_base_path(output)})
+      check_output(side, {o.base, modified}, true);
 }
 
 // Comparison options for BASE and MODIFIED.  With two .st inputs, the blocks
@@ -182,8 +185,6 @@ CompareOptions compare_options(const Options &o, const ImageInput &base, const I
 // docs/format.md 2.2); then the .base record when BASE is a snapshot.
 int write_overlay(const Options &o, ImageInput &base, ImageInput &mod, const std::string &output) {
   const std::string meta = default_meta_path(output), base_rec = default_base_path(output);
-  check_output_path(meta, o, mod.spec);
-  if (base.is_snapshot()) check_output_path(base_rec, o, mod.spec);
 
   AtomicFile file(output);
   Progress bar(o.progress);
@@ -342,6 +343,7 @@ int image_diff_main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"output-format", required_argument, nullptr, 'O'},
       {"allow-grow", no_argument, nullptr, OPT_ALLOW_GROW},
+      {"force", no_argument, nullptr, 'f'},
       {"progress", no_argument, nullptr, 'p'},
       {"files", no_argument, nullptr, OPT_FILES},
       {"times", no_argument, nullptr, OPT_TIMES},
@@ -364,7 +366,7 @@ int image_diff_main(int argc, char **argv) {
   optind = 0;  // hexz-diff's main may have scanned the arguments already
   int c;
   opterr = 0;  // getopt_error says it once
-  while ((c = getopt_long(argc, argv, ":b:O:phV", longopts, nullptr)) != -1) {
+  while ((c = getopt_long(argc, argv, ":b:O:fphV", longopts, nullptr)) != -1) {
     switch (c) {
       case 'b': o.base = optarg; break;
       case 'O':
@@ -377,6 +379,7 @@ int image_diff_main(int argc, char **argv) {
           usage_error(PROG, std::string("-O must be 'overlay' or 'st', not '") + optarg + "'");
         break;
       case OPT_ALLOW_GROW: o.allow_grow = true; break;
+      case 'f': o.force = true; break;
       case 'p': o.progress = true; break;
       case OPT_FILES: o.files = true; break;
       case OPT_TIMES: o.fo.times = true; break;
@@ -413,7 +416,7 @@ int image_diff_main(int argc, char **argv) {
 
   remove_temp_files_on_signals();
   try {
-    if (!o.files && !report_only) check_output_path(argv[optind + 1], o, modified);
+    if (!o.files && !report_only) check_outputs(o, modified, argv[optind + 1]);
     auto base = open_image_input(o.base, "BASE", o.direct);
     auto mod = open_image_input(modified, "MODIFIED", o.direct);
     // Files are compared whatever the disk sizes; blocks only as allowed.

@@ -142,7 +142,7 @@ int main(int argc, char **argv) {
                                            {nullptr, 0, nullptr, 0}};
   bool json = false, do_verify = false;
   int c;
-  while ((c = getopt_long(argc, argv, "hV", longopts, nullptr)) != -1) {
+  while ((c = next_option(PROG, argc, argv, "hV", longopts)) != -1) {
     switch (c) {
       case OPT_JSON: json = true; break;
       case OPT_VERIFY: do_verify = true; break;

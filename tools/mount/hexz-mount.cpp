@@ -90,7 +90,7 @@ Options parse(int argc, char **argv) {
       {"version", no_argument, nullptr, 'V'},      {nullptr, 0, nullptr, 0}};
   Options o;
   int c;
-  while ((c = getopt_long(argc, argv, "wdhV", longopts, nullptr)) != -1) {
+  while ((c = next_option(PROG, argc, argv, "wdhV", longopts)) != -1) {
     switch (c) {
       case 'w': o.rw = true; break;
       case 'd': o.daemon = true; break;

@@ -205,7 +205,7 @@ int main(int argc, char **argv) {
       {nullptr, 0, nullptr, 0}};
   double timeout = 5;
   int c;
-  while ((c = getopt_long(argc, argv, "t:hV", longopts, nullptr)) != -1) {
+  while ((c = next_option(PROG, argc, argv, "t:hV", longopts)) != -1) {
     switch (c) {
       case 't': {
         char *end;

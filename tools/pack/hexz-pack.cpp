@@ -12,6 +12,7 @@
 #include "error.h"
 #include "format.h"
 #include "options.h"
+#include "output.h"
 #include "pack.h"
 #include "progress.h"
 #include "nbd-source.h"
@@ -37,6 +38,7 @@ static void help() {
       "  -j, --threads=N           compression threads (default: all cores)\n"
       "      --memory=FILE         also pack FILE (raw file or NBD URI) as the memory stream\n"
       "  -m, --message=TEXT        store TEXT as the snapshot's message\n"
+      "  -f, --force               replace OUTPUT.st if it exists\n"
       "  -p, --progress            show a progress bar on stderr\n"
       "  -h, --help                show this help\n"
       "  -V, --version             show the version\n"
@@ -50,15 +52,16 @@ int main(int argc, char **argv) {
       {"compression", required_argument, nullptr, 'c'}, {"level", required_argument, nullptr, 'l'},
       {"block-size", required_argument, nullptr, 'b'},  {"threads", required_argument, nullptr, 'j'},
       {"memory", required_argument, nullptr, OPT_MEMORY}, {"message", required_argument, nullptr, 'm'},
+      {"force", no_argument, nullptr, 'f'},
       {"progress", no_argument, nullptr, 'p'},          {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},           {nullptr, 0, nullptr, 0}};
   WriterOptions wo;
   std::string memory, message;
-  bool level_set = false, progress = false;
+  bool level_set = false, progress = false, force = false;
   unsigned threads = 0;
   int c;
   try {
-    while ((c = getopt_long(argc, argv, "c:l:b:j:m:phV", longopts, nullptr)) != -1) {
+    while ((c = next_option(PROG, argc, argv, "c:l:b:j:m:fphV", longopts)) != -1) {
       switch (c) {
         case 'c': wo.method = parse_method(optarg); break;
         case 'l':
@@ -69,6 +72,7 @@ int main(int argc, char **argv) {
         case 'j': threads = parse_threads(PROG, optarg); break;
         case OPT_MEMORY: memory = optarg; break;
         case 'm': message = optarg; break;
+        case 'f': force = true; break;
         case 'p': progress = true; break;
         case 'h': help(); return EXIT_OK;
         case 'V': print_version(PROG); return EXIT_OK;
@@ -84,6 +88,8 @@ int main(int argc, char **argv) {
 
   remove_temp_files_on_signals();
   try {
+    // Before anything is read: a pack may take minutes.
+    check_output(output, {disk, memory}, force);
     std::unique_ptr<Source> dsrc = open_source(disk);
     std::unique_ptr<Source> msrc;
     if (!memory.empty()) msrc = open_source(memory);
