@@ -19,6 +19,7 @@ unit_util_SOURCES = unit-util.cpp
 
 PACK_TESTS = \
 	test-pack-corrupt.sh \
+	test-pack-formats.sh \
 	test-pack-sources.sh \
 	test-pack-tools.sh \
 	test-tools-outputs.sh

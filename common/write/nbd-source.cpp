@@ -114,8 +114,28 @@ std::unique_ptr<Source> open_nbd_uri_source(const std::string &uri) {
 
 bool is_nbd_uri(const std::string &s) { return s.rfind("nbd://", 0) == 0 || s.rfind("nbds://", 0) == 0 || s.rfind("nbd+", 0) == 0 || s.rfind("nbds+", 0) == 0; }
 
+Error container_error(const std::string &spec, ImageFormat f) {
+  if (f == ImageFormat::HEXZ)
+    return Error(spec + ": a hexz snapshot, not a raw disk; to repack it (other -c, -l or -b), run: "
+                        "hexz-commit --flatten " + spec + " -o NEW.st [-c ...]",
+                 EINVAL);
+  if (is_nbd_uri(spec))
+    return Error(spec + ": the NBD server serves the bytes of a " + std::string(image_format_name(f)) +
+                     " container, not a raw disk; serve the image with its format (e.g. qemu-nbd -f " +
+                     qemu_format_name(f) + ")",
+                 EINVAL);
+  const std::string sock = "/tmp/" + base_name(spec) + ".sock";
+  return Error(spec + ": a " + image_format_name(f) + " image, not a raw disk (its container bytes are not the " +
+                   "guest's disk); serve it with qemu-nbd and give its NBD URI instead: qemu-nbd -r -t -f " +
+                   qemu_format_name(f) + " -k " + sock + " " + spec + " & then nbd+unix:///?socket=" + sock,
+               EINVAL);
+}
+
 std::unique_ptr<Source> open_source(const std::string &path_or_uri) {
-  return is_nbd_uri(path_or_uri) ? open_nbd_uri_source(path_or_uri) : open_file_source(path_or_uri);
+  std::unique_ptr<Source> src =
+      is_nbd_uri(path_or_uri) ? open_nbd_uri_source(path_or_uri) : open_file_source(path_or_uri);
+  if (ImageFormat f = probe_image_format(*src); f != ImageFormat::RAW) throw container_error(path_or_uri, f);
+  return src;
 }
 
 }  // namespace hexz

@@ -4,6 +4,8 @@
 #include <memory>
 #include <string>
 
+#include "error.h"
+#include "image-format.h"
 #include "nbd-handle.h"
 #include "source.h"
 
@@ -18,7 +20,13 @@ NbdHandle connect_nbd_uri(const std::string &uri);
 std::unique_ptr<Source> nbd_handle_source(NbdHandle h, const std::string &name);
 
 bool is_nbd_uri(const std::string &s);
-// An NBD URI or a file path.
+// An NBD URI or a file path holding a raw disk.  A container (qcow2, VMDK,
+// VHD, VHDX, VDI, QED: image-format.h) or a hexz snapshot is refused with an
+// Error that gives the command that works (serve it with qemu-nbd and pass
+// the NBD URI; repack a snapshot with hexz-commit --flatten): its bytes are
+// not the guest's disk.
 std::unique_ptr<Source> open_source(const std::string &path_or_uri);
+// The Error open_source throws for SPEC in format F (F != RAW).
+Error container_error(const std::string &spec, ImageFormat f);
 
 }  // namespace hexz
