@@ -2,6 +2,7 @@
 COW_TESTS = \
 	test-cow-errors.sh \
 	test-cow-model.sh \
-	test-cow-persist.sh
+	test-cow-persist.sh \
+	test-regular-files.sh
 TESTS += $(COW_TESTS)
 EXTRA_DIST += $(COW_TESTS) cow-model.py

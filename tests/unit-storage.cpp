@@ -24,7 +24,7 @@ static void expect_error(const std::function<void()> &fn, const std::string &wan
 Test(storage, file_errors_name_the_file) {
   std::string dir = test::scratch_dir();
   expect_error([&] { FileStorage::open(dir + "/missing.st"); }, dir + "/missing.st", ENOENT);
-  expect_error([&] { FileStorage::open(dir); }, "not a regular file", EINVAL);
+  expect_error([&] { FileStorage::open(dir); }, "must be a regular file", EINVAL);
   std::string p = dir + "/ten-bytes";
   std::ofstream(p) << "0123456789";
   auto s = FileStorage::open(p);

@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <fcntl.h>
-#include <fstream>
 #include <sstream>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -35,18 +34,61 @@ std::vector<uint64_t> parse_meta(const std::string &bytes, uint64_t max_blocks, 
   return v;
 }
 
-std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bool missing_ok) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) {
-    if (errno == ENOENT && missing_ok) return {};
-    throw_errno(path);
+namespace {
+
+// The side file PATH opened for reading (a regular file: never a FIFO that
+// would block, nor a device), or an empty UniqueFd if it does not exist and
+// MISSING_OK.
+UniqueFd open_side_file(const std::string &path, const char *what, bool missing_ok) {
+  try {
+    return open_regular(path, O_RDONLY, what);
+  } catch (const Error &e) {
+    if (e.err() == ENOENT && missing_ok) return UniqueFd();
+    throw;
   }
+}
+
+uint64_t file_size(const UniqueFd &fd, const std::string &path) {
   struct stat st;
   if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
-  std::string bytes(size_t(st.st_size), '\0');
+  return uint64_t(st.st_size);
+}
+
+std::string read_whole(const UniqueFd &fd, uint64_t size, const std::string &path) {
+  std::string bytes(size_t(size), '\0');
   size_t n = pread_full(fd.get(), bytes.data(), bytes.size(), 0, path);
   if (n != bytes.size()) throw Error(path + ": short read", EIO);
-  return parse_meta(bytes, max_blocks, path);
+  return bytes;
+}
+
+// A .base record is a few lines; anything larger is not one.
+constexpr uint64_t MAX_BASE_RECORD = 64 * 1024;
+
+}  // namespace
+
+uint64_t check_meta_size(const std::string &path, uint64_t max_blocks) {
+  UniqueFd fd = open_side_file(path, "a .meta file", true);
+  return fd ? check_meta_size(fd, path, max_blocks) : 0;
+}
+
+uint64_t check_meta_size(const UniqueFd &fd, const std::string &path, uint64_t max_blocks) {
+  const uint64_t size = file_size(fd, path);
+  if (size % 8 != 0)
+    throw Error(path + ": malformed .meta: length " + std::to_string(size) + " is not a multiple of 8", EINVAL);
+  // Checked before anything is read: a sparse .meta of gigabytes must not
+  // cost gigabytes of memory.
+  if (size / 8 > max_blocks)
+    throw Error(path + ": malformed .meta: " + std::to_string(size / 8) + " entries, more than the disk has blocks (" +
+                    std::to_string(max_blocks) + ")",
+                EINVAL);
+  return size / 8;
+}
+
+std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bool missing_ok) {
+  UniqueFd fd = open_side_file(path, "a .meta file", missing_ok);
+  if (!fd) return {};
+  const uint64_t entries = check_meta_size(fd, path, max_blocks);
+  return parse_meta(read_whole(fd, entries * 8, path), max_blocks, path);
 }
 
 std::string encode_meta(const std::vector<uint64_t> &blocks) {
@@ -61,11 +103,12 @@ void write_meta(const std::string &path, const std::vector<uint64_t> &blocks) {
 }
 
 std::optional<BaseRecord> read_base_record(const std::string &path) {
-  std::ifstream in(path);
-  if (!in) {
-    if (errno == ENOENT) return std::nullopt;
-    throw_errno(path);
-  }
+  UniqueFd fd = open_side_file(path, "a .base record", true);
+  if (!fd) return std::nullopt;
+  const uint64_t size = file_size(fd, path);
+  if (size > MAX_BASE_RECORD)
+    throw Error(path + ": not a hexz base record (" + std::to_string(size) + " bytes; a record is a few lines)", EINVAL);
+  std::istringstream in(read_whole(fd, size, path));
   std::string line;
   if (!std::getline(in, line) || line != "hexz-base 1")
     throw Error(path + ": not a hexz base record (first line must be 'hexz-base 1')", EINVAL);

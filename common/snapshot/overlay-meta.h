@@ -17,11 +17,17 @@ inline constexpr uint32_t OVERLAY_BLOCK = 4096;
 std::string default_meta_path(const std::string &overlay);
 std::string default_base_path(const std::string &overlay);
 
-// Reads and validates a .meta file: length a multiple of 8, strictly
-// ascending, every index < MAX_BLOCKS (pass UINT64_MAX when the disk size is
-// not known).  A missing file gives an empty list when MISSING_OK, else an
-// error.  Throws Error naming PATH and the first problem.
+// Reads and validates a .meta file: a regular file (opened without blocking:
+// a FIFO or device is refused), length a multiple of 8 and at most
+// 8 * MAX_BLOCKS (checked before reading), strictly ascending, every index <
+// MAX_BLOCKS (pass UINT64_MAX when the disk size is not known).  A missing
+// file gives an empty list when MISSING_OK, else an error.  Throws Error
+// naming PATH and the first problem.
 std::vector<uint64_t> read_meta(const std::string &path, uint64_t max_blocks, bool missing_ok = true);
+// The checks read_meta makes before reading (regular file, length); returns
+// the number of entries (0 for a missing file).
+uint64_t check_meta_size(const std::string &path, uint64_t max_blocks);
+uint64_t check_meta_size(const UniqueFd &fd, const std::string &path, uint64_t max_blocks);
 // Validates an in-memory .meta image (same rules; PATH only names it).
 std::vector<uint64_t> parse_meta(const std::string &bytes, uint64_t max_blocks, const std::string &path);
 std::string encode_meta(const std::vector<uint64_t> &blocks);

@@ -18,11 +18,9 @@ std::unique_ptr<Storage> Storage::open_relative(const std::string &rel) const {
 }
 
 std::unique_ptr<Storage> FileStorage::open(const std::string &path) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno(path);
+  UniqueFd fd = open_regular(path, O_RDONLY, "a snapshot");
   struct stat st;
   if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
-  if (!S_ISREG(st.st_mode)) throw Error(path + ": not a regular file", EINVAL);
   return std::unique_ptr<Storage>(new FileStorage(path, std::move(fd), uint64_t(st.st_size)));
 }
 

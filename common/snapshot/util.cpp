@@ -158,6 +158,25 @@ void fsync_parent_dir(const std::string &path) {
   if (fsync(dfd.get()) != 0) throw_errno(dir + ": fsync directory");
 }
 
+UniqueFd open_regular(const std::string &path, int flags, const char *what, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), flags | O_NONBLOCK | O_CLOEXEC, mode));
+  if (!fd) throw_errno(path);
+  struct stat st;
+  if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
+  if (!S_ISREG(st.st_mode)) {
+    const char *kind = S_ISFIFO(st.st_mode)  ? "a FIFO"
+                       : S_ISCHR(st.st_mode) ? "a character device"
+                       : S_ISBLK(st.st_mode) ? "a block device"
+                       : S_ISDIR(st.st_mode) ? "a directory"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    throw Error(path + ": " + what + " must be a regular file, but this is " + kind, EINVAL);
+  }
+  int fl = fcntl(fd.get(), F_GETFL);
+  if (fl < 0 || fcntl(fd.get(), F_SETFL, fl & ~O_NONBLOCK) != 0) throw_errno(path + ": fcntl");
+  return fd;
+}
+
 std::string dir_name(const std::string &path) {
   return std::filesystem::path(path).parent_path().empty() ? std::string(".")
                                                            : std::filesystem::path(path).parent_path().string();

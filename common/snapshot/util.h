@@ -39,6 +39,14 @@ void fsync_or_throw(int fd, const std::string &path);
 // fsync the directory holding PATH, so that a rename in it is durable.
 void fsync_parent_dir(const std::string &path);
 
+// Opens PATH with FLAGS (O_CLOEXEC is added) and requires a regular file:
+// the open itself is non-blocking, so a FIFO named as a parent, base or
+// overlay cannot hang the caller in open(), and a FIFO, device node or
+// directory is refused with an Error naming PATH as WHAT ("parent
+// snapshot", "overlay", ...) and what it is instead.  O_NONBLOCK is cleared
+// again on the result.  Throws the errno otherwise (ENOENT...).
+UniqueFd open_regular(const std::string &path, int flags, const char *what, mode_t mode = 0644);
+
 std::string dir_name(const std::string &path);
 std::string base_name(const std::string &path);
 // Absolute, lexically normalised form of PATH (does not resolve symlinks and

@@ -17,14 +17,14 @@ namespace {
 
 // Whether PATH starts with the .st magic (anything else: not ours to judge).
 bool looks_like_snapshot(const std::string &path) {
-  hexz::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
   unsigned char magic[sizeof hexz::MAGIC];
   try {
+    // Not blocking on a FIFO: a non-regular file is the plugin's to refuse.
+    hexz::UniqueFd fd = hexz::open_regular(path, O_RDONLY, "file=");
     return hexz::pread_full(fd.get(), magic, sizeof magic, 0, path) == sizeof magic &&
            memcmp(magic, hexz::MAGIC, sizeof magic) == 0;
   } catch (const hexz::Error &) {
-    return false;  // unreadable (a directory...): the plugin says so
+    return false;  // missing, unreadable, not a regular file: the plugin says so
   }
 }
 

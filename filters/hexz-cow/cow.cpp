@@ -29,7 +29,7 @@ Cow::Cow(const CowConfig &cfg) : overlay_(cfg.overlay), expected_size_(cfg.expec
   if (expected_size_) {
     validate(*expected_size_);
   } else {
-    hexz::read_meta(meta_, UINT64_MAX);
+    hexz::check_meta_size(meta_, UINT64_MAX);  // entries are checked once the size is known
   }
 }
 

@@ -30,15 +30,14 @@ OverlayFile::OverlayFile(const std::string &path) {
   } else {
     name_ = path;
     persistent_ = true;
-    fd_.reset(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!fd_ && (errno == EACCES || errno == EROFS || errno == EPERM)) {
-      fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Never blocks on a FIFO, never opens a device: a regular file only.
+    try {
+      fd_ = hexz::open_regular(path, O_RDWR | O_CREAT, "an overlay");
+    } catch (const Error &e) {
+      if (e.err() != EACCES && e.err() != EROFS && e.err() != EPERM) throw;
+      fd_ = hexz::open_regular(path, O_RDONLY, "an overlay");
       writable_ = false;
     }
-    if (!fd_) throw_errno(path + ": cannot open overlay");
-    struct stat st;
-    if (fstat(fd_.get(), &st) != 0) throw_errno(path + ": stat");
-    if (!S_ISREG(st.st_mode)) throw Error(path + ": overlay is not a regular file", EINVAL);
   }
   // A second descriptor for allocation scans (through /proc so that it works
   // for the unlinked ephemeral file too).
