@@ -45,8 +45,8 @@ fi
 # Interleaved runs: one of each per round.
 ti=() tr=() tq=()
 for _ in $(seq "$RUNS"); do
-  ti+=("$(time_cmd hexz-diff -b base.st thin.st idx.ov)")
-  tr+=("$(time_cmd hexz-diff --no-index -b base.st thin.st read.ov)")
+  ti+=("$(time_cmd hexz-diff -f -b base.st thin.st idx.ov)")
+  tr+=("$(time_cmd hexz-diff -f --no-index -b base.st thin.st read.ov)")
   tq+=("$(time_cmd qemu-img compare -q base.qcow2 mod.qcow2)")
 done
 cmp -s idx.meta read.meta || { echo "$0: the index and reading paths disagree" >&2; exit 1; }

@@ -55,6 +55,10 @@ hexz-info --json "$tmp/z1.st" > "$tmp/z1.json"
 [ "$(json "$tmp/z.json" 'd["streams"]["disk"]["stored_bytes"]')" = \
   "$(json "$tmp/z1.json" 'd["streams"]["disk"]["stored_bytes"]')" ] || fail "not deterministic"
 
+# qemu-img's spelling --output=json gives the same document; --output=human the text.
+hexz-info --output=json "$tmp/z.st" | cmp - "$tmp/z.json" || fail "--output=json differs from --json"
+hexz-info --output=human "$tmp/z.st" | grep -q "^UUID: " || fail "--output=human is not the text form"
+
 # --help, --version, usage errors (exit 2).
 for t in hexz-pack hexz-info; do
   $t --help | grep -q "^Usage: $t" || fail "$t --help"
@@ -66,6 +70,7 @@ expect_usage() {
   set +e; "$@" > "$tmp/err" 2>&1; rc=$?; set -e
   [ $rc = 2 ] || fail "'$*' gave exit $rc, expected 2"
 }
+expect_usage hexz-info --output=yaml "$tmp/z.st"
 expect_usage hexz-pack -b 3000 "$tmp/disk.img" "$tmp/x.st"
 expect_usage hexz-pack -b 2M "$tmp/disk.img" "$tmp/x.st"
 expect_usage hexz-pack -c gzip "$tmp/disk.img" "$tmp/x.st"

@@ -277,7 +277,7 @@ void flatten(Args &a) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+static int tool_main(int argc, char **argv) {
   enum { OPT_BASE = 256, OPT_OVERLAY, OPT_THIN, OPT_FLATTEN, OPT_MEMORY, OPT_REMOVE, OPT_FORCE_BASE };
   static const struct option longopts[] = {
       {"base", required_argument, nullptr, OPT_BASE},
@@ -352,8 +352,10 @@ int main(int argc, char **argv) {
     else
       commit(a);
   } catch (const std::exception &e) {
-    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    fprintf(stderr, "%s: %s\n", PROG, exception_message(e).c_str());
     return EXIT_FAILURE_;
   }
   return EXIT_OK;
 }
+
+int main(int argc, char **argv) { return run_tool(PROG, tool_main, argc, argv); }

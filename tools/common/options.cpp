@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <getopt.h>
+#include <new>
 
 #include "config.h"
 #include "error.h"
@@ -34,6 +35,23 @@ bool parse_output(const char *program, const char *arg) {
   if (strcmp(arg, "json") == 0) return true;
   if (strcmp(arg, "human") == 0) return false;
   usage_error(program, std::string("--output must be 'json' or 'human', not '") + arg + "'");
+}
+
+std::string exception_message(const std::exception &e) {
+  if (dynamic_cast<const std::bad_alloc *>(&e))
+    return "out of memory (an input may claim sizes larger than it holds, or the machine is short of memory)";
+  return e.what();
+}
+
+int run_tool(const char *program, int (*main)(int, char **), int argc, char **argv) {
+  try {
+    return main(argc, argv);
+  } catch (const std::exception &e) {
+    fprintf(stderr, "%s: %s\n", program, exception_message(e).c_str());
+  } catch (...) {
+    fprintf(stderr, "%s: unexpected exception\n", program);
+  }
+  return EXIT_FAILURE_;
 }
 
 int next_option(const char *program, int argc, char **argv, const char *shortopts, const struct option *longopts) {

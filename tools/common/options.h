@@ -2,6 +2,7 @@
 // and exit codes.
 #pragma once
 #include <cstdint>
+#include <exception>
 #include <string>
 
 struct option;
@@ -25,6 +26,14 @@ bool parse_output(const char *program, const char *arg);
 // getopt_long with getopt_error: returns the next option, or -1 at the end;
 // a bad option never comes back (one error line, exit 2).
 int next_option(const char *program, int argc, char **argv, const char *shortopts, const struct option *longopts);
+
+// Runs a tool's real main, MAIN, so that no exception ever ends the tool with
+// abort(): std::bad_alloc prints "PROGRAM: out of memory ...", any other
+// exception its message, and the exit status is 1.  Every tool's main()
+// is "return run_tool(PROG, tool_main, argc, argv);".
+int run_tool(const char *program, int (*main)(int, char **), int argc, char **argv);
+// What to print for E: its message, or for std::bad_alloc a sentence.
+std::string exception_message(const std::exception &e);
 
 // Option values shared by hexz-pack and hexz-commit; each exits with a usage
 // error naming the bad value.

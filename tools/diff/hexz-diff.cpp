@@ -144,12 +144,14 @@ int overlay_main(int argc, char **argv) {
 
 }  // namespace
 
-int main(int argc, char **argv) {
+static int tool_main(int argc, char **argv) {
   if (image_mode(argc, argv)) return image_diff_main(argc, argv);
   try {
     return overlay_main(argc, argv);
   } catch (const std::exception &e) {
-    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    fprintf(stderr, "%s: %s\n", PROG, exception_message(e).c_str());
     return EXIT_FAILURE_;
   }
 }
+
+int main(int argc, char **argv) { return run_tool(PROG, tool_main, argc, argv); }

@@ -430,7 +430,7 @@ int image_diff_main(int argc, char **argv) {
     if (o.out == OutKind::ST) return write_thin(o, *base, *mod, argv[optind + 1]);
     return write_overlay(o, *base, *mod, argv[optind + 1]);
   } catch (const std::exception &e) {
-    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    fprintf(stderr, "%s: %s\n", PROG, exception_message(e).c_str());
     return report_only ? EXIT_REPORT_ERROR : EXIT_FAILURE_;
   }
 }

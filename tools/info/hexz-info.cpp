@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <getopt.h>
 #include <mutex>
@@ -24,10 +25,12 @@ static void help() {
   printf(
       "hexz-info: show what a .st snapshot holds\n"
       "\n"
-      "Usage: hexz-info [--json] [--verify] SNAPSHOT.st\n"
+      "Usage: hexz-info [--json | --output=json] [--verify] SNAPSHOT.st\n"
       "\n"
       "Options:\n"
-      "      --json     print the same facts as JSON\n"
+      "      --json     print the same facts as JSON (schema in hexz-info(1))\n"
+      "      --output=human|json\n"
+      "                 the same choice in qemu-img's spelling (default: human)\n"
       "      --verify   decode every stored block and check every checksum\n"
       "  -h, --help     show this help\n"
       "  -V, --version  show the version\n"
@@ -133,9 +136,10 @@ StreamStats walk(const Snapshot &s, StreamId id, bool verify, std::set<uint64_t>
 
 }  // namespace
 
-int main(int argc, char **argv) {
-  enum { OPT_JSON = 256, OPT_VERIFY };
+static int tool_main(int argc, char **argv) {
+  enum { OPT_JSON = 256, OPT_OUTPUT, OPT_VERIFY };
   static const struct option longopts[] = {{"json", no_argument, nullptr, OPT_JSON},
+                                           {"output", required_argument, nullptr, OPT_OUTPUT},
                                            {"verify", no_argument, nullptr, OPT_VERIFY},
                                            {"help", no_argument, nullptr, 'h'},
                                            {"version", no_argument, nullptr, 'V'},
@@ -145,6 +149,7 @@ int main(int argc, char **argv) {
   while ((c = next_option(PROG, argc, argv, "hV", longopts)) != -1) {
     switch (c) {
       case OPT_JSON: json = true; break;
+      case OPT_OUTPUT: json = parse_output(PROG, optarg); break;
       case OPT_VERIFY: do_verify = true; break;
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
@@ -254,3 +259,5 @@ int main(int argc, char **argv) {
     return EXIT_FAILURE_;
   }
 }
+
+int main(int argc, char **argv) { return run_tool(PROG, tool_main, argc, argv); }

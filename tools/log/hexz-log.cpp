@@ -296,13 +296,4 @@ int run(int argc, char **argv) {
 }  // namespace
 }  // namespace hexz
 
-int main(int argc, char **argv) {
-  try {
-    return hexz::run(argc, argv);
-  } catch (const std::bad_alloc &) {
-    fprintf(stderr, "hexz-log: out of memory\n");
-  } catch (const std::exception &e) {
-    fprintf(stderr, "hexz-log: %s\n", e.what());
-  }
-  return hexz::EXIT_FAILURE_;
-}
+int main(int argc, char **argv) { return hexz::run_tool("hexz-log", hexz::run, argc, argv); }

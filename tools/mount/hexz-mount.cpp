@@ -200,7 +200,7 @@ int run(const Options &o, bool has_memory, time_t created) {
     mount_log(e.what());
     rc = EXIT_FAILURE_;
   } catch (const std::exception &e) {
-    mount_log(e.what());
+    mount_log(exception_message(e));
     rc = EXIT_FAILURE_;
   }
   if (relay_thread.joinable()) relay_thread.join();
@@ -242,7 +242,7 @@ int wait_for_child(pid_t child, int fd, const std::string &mountpoint, bool nbd)
 
 }  // namespace
 
-int main(int argc, char **argv) {
+static int tool_main(int argc, char **argv) {
   Options o = parse(argc, argv);
   if (o.nbd) {
     std::string why;
@@ -301,3 +301,5 @@ int main(int argc, char **argv) {
   setsid();  // no terminal signals, and no controlling terminal
   return run(o, has_memory, created);
 }
+
+int main(int argc, char **argv) { return run_tool(PROG, tool_main, argc, argv); }

@@ -197,7 +197,7 @@ static bool running(pid_t pid) {
   return p != std::string::npos && p + 2 < stat.size() && stat[p + 2] != 'Z';
 }
 
-int main(int argc, char **argv) {
+static int tool_main(int argc, char **argv) {
   static const struct option longopts[] = {
       {"timeout", required_argument, nullptr, 't'},
       {"help", no_argument, nullptr, 'h'},
@@ -283,3 +283,5 @@ int main(int argc, char **argv) {
   }
   return EXIT_OK;
 }
+
+int main(int argc, char **argv) { return run_tool(PROG, tool_main, argc, argv); }

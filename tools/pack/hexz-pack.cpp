@@ -46,7 +46,7 @@ static void help() {
       "Exit status: 0 success, 1 error, 2 usage error.\n");
 }
 
-int main(int argc, char **argv) {
+static int tool_main(int argc, char **argv) {
   enum { OPT_MEMORY = 256 };
   static const struct option longopts[] = {
       {"compression", required_argument, nullptr, 'c'}, {"level", required_argument, nullptr, 'l'},
@@ -114,8 +114,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "%s: %s\n", PROG, e.what());
     return EXIT_FAILURE_;
   } catch (const std::exception &e) {
-    fprintf(stderr, "%s: %s\n", PROG, e.what());
+    fprintf(stderr, "%s: %s\n", PROG, exception_message(e).c_str());
     return EXIT_FAILURE_;
   }
   return EXIT_OK;
 }
+
+int main(int argc, char **argv) { return run_tool(PROG, tool_main, argc, argv); }
