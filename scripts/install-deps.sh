@@ -10,6 +10,7 @@ PACKAGES=(
   libfuse3-dev fuse3 libcriterion-dev libext2fs-dev comerr-dev libtsk-dev libssl-dev
   libcurl4-openssl-dev
   nlohmann-json3-dev
+  libseccomp-dev
   # tests and the sample (python3, cmp and mountpoint are run directly)
   python3 diffutils util-linux
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit

@@ -45,3 +45,12 @@ changed_blocks() { changed_units "$1" "$2" 4096; }
 changed_units() {
   { cmp -l "$1" "$2" || true; } | awk -v u="$3" '{ print int(($1 - 1) / u) }' | uniq
 }
+
+# expect_exit CODE CMD...: runs CMD, failing the test unless it exits CODE
+# (hexz-diff exits 3 when a partition table or filesystem could not be read).
+expect_exit() {
+  local want=$1 rc=0
+  shift
+  "$@" || rc=$?
+  [ "$rc" = "$want" ] || fail "$* exited $rc, not $want"
+}

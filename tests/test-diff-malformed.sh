@@ -39,13 +39,13 @@ dd if=fs-new.img of=mbr-new.raw bs=512 seek=$P1 conv=notrunc status=none
 head -c 8192 /dev/urandom | dd of=mbr-new.raw bs=512 seek=$((P2 + 64)) conv=notrunc status=none
 apply_through_filter mbr.st mbr.overlay mbr.raw mbr-new.raw
 
-hexz-diff mbr.overlay --files > out 2> err
+expect_exit 3 hexz-diff mbr.overlay --files > out 2> err
 cat out err
 grep -q 'partition 3: extends beyond the end of the disk' err || fail "MBR entry beyond the disk not reported"
 grep -Eq '^partition 2 \(ext4\): cannot open the ext4 filesystem: .*: 2 blocks$' out || fail "corrupt ext4 not named with its blocks"
 grep -Eq '^\+ - 0644 +6 /added.txt ' out || fail "partition 1 not resolved next to the damage"
 grep -qx '  unresolved: *2' out || fail "the damaged partition's blocks are not unresolved"
-hexz-diff mbr.overlay --files --json > out.json
+expect_exit 3 hexz-diff mbr.overlay --files --json > out.json
 grep -q '"status":"damaged"' out.json || fail "--json: damaged status"
 grep -q 'extends beyond the end of the disk' out.json || fail "--json: table warning"
 
@@ -59,20 +59,20 @@ hexz-pack gpt.raw gpt.st > /dev/null
 cp gpt.raw gpt-new.raw
 dd if=fs-new.img of=gpt-new.raw bs=512 seek=$P1 conv=notrunc status=none
 apply_through_filter gpt.st gpt.overlay gpt.raw gpt-new.raw
-hexz-diff gpt.overlay --files > out 2> err
+expect_exit 3 hexz-diff gpt.overlay --files > out 2> err
 cat out err
 grep -q 'primary GPT header: header checksum mismatch' err || fail "damaged primary GPT header not reported"
 grep -q 'read from the backup header' err || fail "backup GPT header not used"
 grep -Eq '^\+ - 0644 +6 /added.txt ' out || fail "GPT partition not resolved from the backup header"
 
 ## A bare filesystem (no partition table) whose superblock is damaged in
-## the overlay itself: the after view cannot be read, said so, exit 0.
+## the overlay itself: the after view cannot be read, said so, exit 3.
 cp fs.img bare.raw
 hexz-pack bare.raw bare.st > /dev/null
 cp fs.img bare-new.raw
 poke bare-new.raw $((1024 + 24)) V 40
 apply_through_filter bare.st bare.overlay bare.raw bare-new.raw
-hexz-diff bare.overlay --files > out 2> err
+expect_exit 3 hexz-diff bare.overlay --files > out 2> err
 cat out err
 grep -Eq '^whole disk \(ext4\): cannot open the ext4 filesystem: .*: 1 block$' out || fail "bare damaged filesystem"
 
@@ -97,7 +97,7 @@ for s in 2056 4104 6152 8200; do
   printf 'written' | dd of=other-new.raw bs=512 seek=$s conv=notrunc status=none
 done
 apply_through_filter other.st other.overlay other.raw other-new.raw
-hexz-diff other.overlay --files > out 2> err
+expect_exit 3 hexz-diff other.overlay --files > out 2> err
 cat out
 grep -qx 'partition 1 (xfs): file resolution is not supported for xfs yet: 1 block' out || fail "xfs"
 grep -qx 'partition 2 (btrfs): file resolution is not supported for btrfs yet: 1 block' out || fail "btrfs"

@@ -24,6 +24,13 @@ unsigned char *ChunkCache::insert(uint64_t index) {
   return e.data.get();
 }
 
+void ChunkCache::drop(uint64_t index) {
+  auto it = map_.find(index);
+  if (it == map_.end()) return;
+  lru_.erase(it->second.pos);
+  map_.erase(it);
+}
+
 void ChunkCache::plan(std::vector<std::pair<uint64_t, uint64_t>> ranges) {
   std::lock_guard<std::mutex> g(lock_);
   plan_.clear();
@@ -53,14 +60,20 @@ const unsigned char *ChunkCache::chunk(uint64_t index, uint64_t want_last) {
   std::vector<unsigned char *> bufs;
   for (uint64_t c = index; c <= last; c++) bufs.push_back(insert(c));
   // Read straight into the cache buffers when it is one chunk, else via a
-  // bounce buffer.
-  if (n == 1) {
-    if (end > off) disk_.pread(bufs[0], size_t(end - off), off);
-    if (end < off + CHUNK) memset(bufs[0] + (end > off ? end - off : 0), 0, size_t(off + CHUNK - std::max(end, off)));
-  } else {
-    std::vector<unsigned char> all(size_t(n * CHUNK), 0);
-    if (end > off) disk_.pread(all.data(), size_t(end - off), off);
-    for (uint64_t c = 0; c < n; c++) memcpy(bufs[c], all.data() + c * CHUNK, CHUNK);
+  // bounce buffer.  A failed read must not leave its chunks cached: a later
+  // read would be served whatever the buffers held before.
+  try {
+    if (n == 1) {
+      if (end > off) disk_.pread(bufs[0], size_t(end - off), off);
+      if (end < off + CHUNK) memset(bufs[0] + (end > off ? end - off : 0), 0, size_t(off + CHUNK - std::max(end, off)));
+    } else {
+      std::vector<unsigned char> all(size_t(n * CHUNK), 0);
+      if (end > off) disk_.pread(all.data(), size_t(end - off), off);
+      for (uint64_t c = 0; c < n; c++) memcpy(bufs[c], all.data() + c * CHUNK, CHUNK);
+    }
+  } catch (...) {
+    for (uint64_t c = index; c <= last; c++) drop(c);
+    throw;
   }
   return bufs[0];
 }

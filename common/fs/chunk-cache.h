@@ -43,6 +43,8 @@ class ChunkCache : public Source {
   // planned after it) on a miss.
   const unsigned char *chunk(uint64_t index, uint64_t want_last);
   unsigned char *insert(uint64_t index);
+  // Forgets chunk INDEX (its read failed).
+  void drop(uint64_t index);
   Source &disk_;
   size_t max_;
   bool cache_large_;

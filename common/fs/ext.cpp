@@ -30,6 +30,10 @@ struct Channel {
   ChunkCache *cache;
   uint64_t offset;  // partition start on the disk
   uint64_t length;  // partition length
+  // The first read error: libext2fs skips some unreadable blocks (a
+  // directory, an extent-tree node) without failing, so the mapper checks
+  // this afterwards and marks the filesystem damaged.
+  std::string io_error;
 };
 
 // libext2fs opens channels by name: the name carries the Channel's address.
@@ -55,7 +59,8 @@ errcode_t io_read64(io_channel ch, unsigned long long block, int count, void *da
   }
   try {
     c->cache->pread(data, len, c->offset + off);
-  } catch (const std::exception &) {
+  } catch (const std::exception &e) {
+    if (c->io_error.empty()) c->io_error = e.what();
     return EXT2_ET_SHORT_READ;
   }
   return 0;
@@ -184,8 +189,18 @@ class ExtMapper {
     errcode_t e = ext2fs_open_inode_scan(fs_, 256, &scan);
     if (e) throw Error("cannot scan inodes: " + ext_error(e));
     ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE | EXT2_SF_DO_LAZY, 0);
-    node_of_.assign(size_t(fs_->super->s_inodes_count) + 1, -1);
-    out_.nodes.reserve(fs_->super->s_inodes_count - fs_->super->s_free_inodes_count);
+    // Sizes come from what the partition can hold, not from what the
+    // superblock claims: every inode has EXT2_INODE_SIZE bytes of inode
+    // table inside the filesystem.
+    uint64_t count = fs_->super->s_inodes_count, free = fs_->super->s_free_inodes_count;
+    uint64_t room = out_.part.length / uint64_t(EXT2_INODE_SIZE(fs_->super));
+    if (count > room)
+      throw Error("the superblock claims " + std::to_string(count) + " inodes, more than the " +
+                  std::to_string(out_.part.length) + "-byte partition can hold (" + std::to_string(room) + ")");
+    if (free > count)
+      throw Error("the superblock claims " + std::to_string(free) + " free inodes of " + std::to_string(count));
+    node_of_.assign(size_t(count) + 1, -1);
+    out_.nodes.reserve(size_t(count - free));
     int isize = EXT2_INODE_SIZE(fs_->super);
     std::vector<unsigned char> buf(size_t(isize) < sizeof(ext2_inode_large) ? sizeof(ext2_inode_large) : isize);
     auto *inode = reinterpret_cast<struct ext2_inode *>(buf.data());
@@ -353,7 +368,7 @@ class ExtMapper {
 struct ExtFs::Impl {
   ChunkCache cache;
   Channel ch;
-  Impl(Source &disk, uint64_t start, uint64_t length) : cache(disk), ch{&cache, start, length} {}
+  Impl(Source &disk, uint64_t start, uint64_t length) : cache(disk), ch{&cache, start, length, {}} {}
 };
 
 ExtFs::ExtFs(Source &disk, uint64_t start, uint64_t length) : impl_(std::make_unique<Impl>(disk, start, length)) {
@@ -368,6 +383,8 @@ ExtFs::ExtFs(Source &disk, uint64_t start, uint64_t length) : impl_(std::make_un
     throw Error("cannot open the ext2/3/4 filesystem: " + ext_error(e), EIO);
   }
 }
+
+const std::string &ExtFs::io_error() const { return impl_->ch.io_error; }
 
 void ExtFs::plan_reads(const std::vector<std::pair<uint64_t, uint64_t>> &ranges) {
   std::vector<std::pair<uint64_t, uint64_t>> disk;
@@ -391,7 +408,14 @@ void map_ext(Source &disk, FsMap &out) {
     return;
   }
   try {
+    ext2_filsys f = fs->get();
+    uint64_t claimed = ext2fs_blocks_count(f->super) * uint64_t(f->blocksize);
+    if (claimed / f->blocksize != ext2fs_blocks_count(f->super) || claimed > out.part.length)
+      throw Error("the superblock claims " + std::to_string(ext2fs_blocks_count(f->super)) + " blocks of " +
+                  std::to_string(f->blocksize) + " bytes, more than the " + std::to_string(out.part.length) +
+                  "-byte partition");
     ExtMapper(*fs, out).run();
+    if (!fs->io_error().empty()) throw Error("cannot read the disk: " + fs->io_error());
     out.status = FsStatus::OK;
   } catch (const std::exception &ex) {
     out.status = FsStatus::DAMAGED;

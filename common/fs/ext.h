@@ -29,6 +29,9 @@ class ExtFs {
   ExtFs &operator=(const ExtFs &) = delete;
 
   ext2_filsys get() const { return fs_; }
+  // The first read of the disk that failed, or "": libext2fs passes over
+  // some unreadable blocks, so callers check this before trusting a result.
+  const std::string &io_error() const;
   // Read-ahead hint: partition byte ranges (offset, length) about to be read
   // in ascending order (see ChunkCache::plan).
   void plan_reads(const std::vector<std::pair<uint64_t, uint64_t>> &ranges);

@@ -93,8 +93,10 @@ FsMap map_partition(Source &disk, const Partition &part) {
     fs.areas.clear();
     fs.extents.clear();
   }
+  // Nothing the filesystem claims lies outside its partition (a hostile
+  // filesystem can make block x size wrap below the partition's start).
+  std::erase_if(fs.extents, [&](const Extent &e) { return e.start < part.start || e.length > UINT64_MAX - e.start; });
   normalize_extents(fs.extents);
-  // Nothing the filesystem claims lies outside its partition.
   uint64_t end = part.start + part.length;
   while (!fs.extents.empty() && fs.extents.back().start >= end) fs.extents.pop_back();
   if (!fs.extents.empty() && fs.extents.back().start + fs.extents.back().length > end)

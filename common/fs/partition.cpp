@@ -117,19 +117,24 @@ void read_logicals(Source &disk, PartitionTable &t, uint64_t ext_start, uint64_t
   }
 }
 
+// UEFI 2.10 5.3.2: SizeOfPartitionEntry is 128 x 2^n; the entry array is
+// kept to a few MiB (8192 entries of 128 bytes are 1 MiB) so that a header
+// can never make us allocate or read more than that.
+constexpr uint64_t MAX_ENTRY_ARRAY = 4 << 20;
+
 bool read_gpt_at(Source &disk, PartitionTable &t, uint64_t lba, bool primary) {
-  uint64_t size = disk.size();
-  if ((lba + 1) * SECTOR > size) return false;
+  uint64_t size = disk.size(), sectors = size / SECTOR;
+  if (lba >= sectors) return false;
   unsigned char h[SECTOR];
   disk.pread(h, SECTOR, lba * SECTOR);
-  const char *which = primary ? "primary GPT header" : "backup GPT header";
+  const std::string which = primary ? "primary GPT header" : "backup GPT header";
   if (memcmp(h, "EFI PART", 8) != 0) {
-    t.errors.push_back(std::string(which) + ": signature missing");
+    t.errors.push_back(which + ": signature missing");
     return false;
   }
   uint32_t hsize = load_le32(h + 12);
   if (hsize < 92 || hsize > SECTOR) {
-    t.errors.push_back(std::string(which) + ": bad header size " + std::to_string(hsize));
+    t.errors.push_back(which + ": bad header size " + std::to_string(hsize));
     return false;
   }
   uint32_t want = load_le32(h + 16);
@@ -137,20 +142,34 @@ bool read_gpt_at(Source &disk, PartitionTable &t, uint64_t lba, bool primary) {
   memcpy(tmp, h, hsize);
   memset(tmp + 16, 0, 4);
   if (crc32(tmp, hsize) != want) {
-    t.errors.push_back(std::string(which) + ": header checksum mismatch");
+    t.errors.push_back(which + ": header checksum mismatch");
     return false;
   }
   uint64_t alt = load_le64(h + 32), first_usable = load_le64(h + 40), last_usable = load_le64(h + 48);
   uint64_t entries_lba = load_le64(h + 72);
   uint32_t count = load_le32(h + 80), esize = load_le32(h + 84), ecrc = load_le32(h + 88);
-  if (esize < 128 || esize % 8 || count > 4096 || (entries_lba * SECTOR + uint64_t(count) * esize) > size) {
-    t.errors.push_back(std::string(which) + ": bad partition entry array");
+  // Every product below is bounded first: LBAs by the disk's sector count,
+  // the array by MAX_ENTRY_ARRAY.
+  bool esize_ok = esize >= 128 && esize <= MAX_ENTRY_ARRAY && esize % 128 == 0 && ((esize / 128) & (esize / 128 - 1)) == 0;
+  if (!esize_ok) {
+    t.errors.push_back(which + ": partition entry size " + std::to_string(esize) + " is not 128 x 2^n bytes");
     return false;
   }
-  std::vector<unsigned char> e(size_t(count) * esize);
+  uint64_t array = uint64_t(count) * esize;
+  if (array > MAX_ENTRY_ARRAY) {
+    t.errors.push_back(which + ": partition entry array of " + std::to_string(count) + " entries of " +
+                       std::to_string(esize) + " bytes is larger than " + std::to_string(MAX_ENTRY_ARRAY >> 20) + " MiB");
+    return false;
+  }
+  if (entries_lba >= sectors || array > size - entries_lba * SECTOR) {
+    t.errors.push_back(which + ": partition entry array at LBA " + std::to_string(entries_lba) +
+                       " extends beyond the end of the disk");
+    return false;
+  }
+  std::vector<unsigned char> e(static_cast<size_t>(array));
   if (!e.empty()) disk.pread(e.data(), e.size(), entries_lba * SECTOR);
   if (crc32(e.data(), e.size()) != ecrc) {
-    t.errors.push_back(std::string(which) + ": partition entry array checksum mismatch");
+    t.errors.push_back(which + ": partition entry array checksum mismatch");
     return false;
   }
   t.scheme = "gpt";
@@ -159,9 +178,9 @@ bool read_gpt_at(Source &disk, PartitionTable &t, uint64_t lba, bool primary) {
   t.table_areas.push_back({entries_lba * SECTOR, (e.size() + SECTOR - 1) / SECTOR * SECTOR});
   // The other copy: header at alt, its entries just before it (backup) or
   // at LBA 2 (primary).
-  if (alt && (alt + 1) * SECTOR <= size) {
+  if (alt && alt < sectors) {
     t.table_areas.push_back({alt * SECTOR, SECTOR});
-    uint64_t other_entries = primary ? last_usable + 1 : 2;
+    uint64_t other_entries = primary ? (last_usable < sectors ? last_usable + 1 : alt) : 2;
     if (other_entries < alt) t.table_areas.push_back({other_entries * SECTOR, (alt - other_entries) * SECTOR});
   }
   for (uint32_t i = 0; i < count; i++) {
@@ -170,10 +189,16 @@ bool read_gpt_at(Source &disk, PartitionTable &t, uint64_t lba, bool primary) {
     if (memcmp(p, zero, 16) == 0) continue;
     uint64_t first = load_le64(p + 32), last = load_le64(p + 40);
     unsigned number = i + 1;
+    std::string name = "partition " + std::to_string(number);
     if (last < first || first < first_usable || last > last_usable) {
-      t.errors.push_back("partition " + std::to_string(number) + ": LBA range " + std::to_string(first) + "-" +
-                         std::to_string(last) + " is outside the usable area " + std::to_string(first_usable) +
-                         "-" + std::to_string(last_usable) + "; ignored");
+      t.errors.push_back(name + ": LBA range " + std::to_string(first) + "-" + std::to_string(last) +
+                         " is outside the usable area " + std::to_string(first_usable) + "-" +
+                         std::to_string(last_usable) + "; ignored");
+      continue;
+    }
+    if (last >= sectors) {
+      t.errors.push_back(name + ": extends beyond the end of the disk (sectors " + std::to_string(first) + "-" +
+                         std::to_string(last) + ", disk has " + std::to_string(sectors) + " sectors); ignored");
       continue;
     }
     Partition part;

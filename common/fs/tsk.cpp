@@ -22,6 +22,7 @@ namespace {
 struct Img {
   TSK_IMG_INFO info;  // first member: TSK casts between the two
   Source *disk;
+  std::string *io_error;  // the first failed read (TSK may skip what it cannot read)
 };
 
 ssize_t img_read(TSK_IMG_INFO *info, TSK_OFF_T off, char *buf, size_t len) {
@@ -32,6 +33,7 @@ ssize_t img_read(TSK_IMG_INFO *info, TSK_OFF_T off, char *buf, size_t len) {
   try {
     img->disk->pread(buf, len, uint64_t(off));
   } catch (const std::exception &e) {
+    if (img->io_error->empty()) *img->io_error = e.what();
     tsk_error_reset();
     tsk_error_set_errno(TSK_ERR_IMG_READ);
     tsk_error_set_errstr("%s", e.what());
@@ -197,6 +199,8 @@ void map_tsk(Source &disk, FsMap &out) {
   if (!img) throw std::bad_alloc();
   img->info.tag = TSK_IMG_INFO_TAG;
   img->disk = &disk;
+  std::string io_error;
+  img->io_error = &io_error;
   TSK_IMG_INFO *info =
       tsk_img_open_external(img, TSK_OFF_T(disk.size()), 512, img_read, img_close, img_stat);
   if (!info) {
@@ -222,6 +226,7 @@ void map_tsk(Source &disk, FsMap &out) {
       if (out.type == "vfat" || out.type == "exfat") add_fat_reserved(disk, out);
       if (out.type == "iso9660") add_iso_structures(disk, out);
       TskMapper(fs, out).run();
+      if (!io_error.empty()) throw std::runtime_error("cannot read the disk: " + io_error);
       out.status = FsStatus::OK;
     } catch (const std::exception &e) {
       out.status = FsStatus::DAMAGED;

@@ -10,7 +10,9 @@ struct option;
 namespace hexz {
 
 // Exit codes shared by every tool (documented in each man page).
-enum ExitCode { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2 };
+// EXIT_INCOMPLETE: the tool ran to the end but something could not be read
+// (hexz-diff: a partition table or filesystem), so its answer is partial.
+enum ExitCode { EXIT_OK = 0, EXIT_FAILURE_ = 1, EXIT_USAGE = 2, EXIT_INCOMPLETE = 3 };
 
 // Prints "PROGRAM VERSION" (for --version).
 void print_version(const char *program);

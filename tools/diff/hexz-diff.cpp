@@ -41,6 +41,8 @@ static void help() {
       "      --base SNAPSHOT   base snapshot for --files (default: from OVERLAY's .base record)\n"
       "      --meta PATH       the overlay's .meta file (default: OVERLAY with extension .meta)\n"
       "      --json, --output=json  print the same facts as JSON (hexz-diff.schema.json)\n"
+      "      --parser-timeout SECONDS  kill a sandboxed partition table or filesystem\n"
+      "                        parser that has not answered after SECONDS (default 600)\n"
       "  -h, --help            show this help\n"
       "  -V, --version         show the version\n"
       "\n");
@@ -80,11 +82,12 @@ struct Options : OverlayFilesOptions {
 
 int overlay_main(int argc, char **argv) {
   Options o;
-  enum { OPT_BLOCKS = 256, OPT_FILES, OPT_BASE, OPT_META, OPT_JSON, OPT_OUTPUT };
+  enum { OPT_BLOCKS = 256, OPT_FILES, OPT_BASE, OPT_META, OPT_JSON, OPT_OUTPUT, OPT_PARSER_TIMEOUT };
   static const struct option longopts[] = {
       {"blocks", no_argument, nullptr, OPT_BLOCKS}, {"files", no_argument, nullptr, OPT_FILES},
       {"base", required_argument, nullptr, OPT_BASE}, {"meta", required_argument, nullptr, OPT_META},
       {"json", no_argument, nullptr, OPT_JSON},     {"output", required_argument, nullptr, OPT_OUTPUT},
+      {"parser-timeout", required_argument, nullptr, OPT_PARSER_TIMEOUT},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},       {nullptr, 0, nullptr, 0}};
   int c;
@@ -97,6 +100,7 @@ int overlay_main(int argc, char **argv) {
       case OPT_META: o.meta = optarg; break;
       case OPT_JSON: o.json = true; break;
       case OPT_OUTPUT: o.json = parse_output(PROG, optarg); break;
+      case OPT_PARSER_TIMEOUT: o.parser_timeout = parse_parser_timeout(PROG, optarg); break;
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: getopt_error(PROG, c, argv);

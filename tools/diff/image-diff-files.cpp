@@ -267,7 +267,16 @@ bool reads_as_zero(Source &src) {
 
 int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o) {
   fs::DiskMap ma, mb;
-  map_both(*base.source, *modified.source, ma, mb);
+  map_both({[&] { return base.reopen(); }, base.size()}, {[&] { return modified.reopen(); }, modified.size()}, ma, mb,
+           o.parser_timeout);
+  // Partition table damage: a partition it hides is a filesystem nobody
+  // compared, so it is named, and the answer is incomplete.
+  std::vector<std::string> table_errors;
+  for (auto [in, m] : {std::pair{&base, &ma}, std::pair{&modified, &mb}})
+    for (auto &e : m->table.errors) {
+      table_errors.push_back(in->spec + ": " + e);
+      fprintf(stderr, "hexz-diff: %s\n", escape_text(table_errors.back()).c_str());
+    }
 
   // Pair the filesystems by partition number.  A BASE that reads as zero
   // throughout (an empty disk, such as nbdkit's null plugin) has no
@@ -294,7 +303,9 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
     j.key("files_resolved").value(true);
     j.key("filesystems").begin_array();
   }
-  int rc = EXIT_OK;
+  int rc = table_errors.empty() ? EXIT_OK : EXIT_INCOMPLETE;
+  if (!o.json)
+    for (auto &e : table_errors) pr.comment("partition table: " + e);
   for (auto &[num, p] : pairs) {
     const FsMap *fa = p.first, *fb = p.second;
     const FsMap &any = fb ? *fb : *fa;
@@ -302,6 +313,10 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
     // A filesystem that cannot be read on a side where it exists is named,
     // never skipped silently.
     std::string wa = fa ? why_not(*fa) : "", wb = fb ? why_not(*fb) : "", problem;
+    // Missing on a side whose partition table is damaged: not removed or
+    // added, just unreadable.
+    if (!fa && !ma.table.errors.empty()) wa = "not in the damaged partition table";
+    if (!fb && !mb.table.errors.empty()) wb = "not in the damaged partition table";
     if (!wa.empty() && wa == wb)
       problem = wa;
     else if (!wa.empty() || !wb.empty())
@@ -317,6 +332,8 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
       if (!problem.empty()) j.key("message").value(problem);
     }
     if (!problem.empty()) {
+      // Swap holds no files: not comparing it hides nothing.
+      if (any.type != "swap") rc = EXIT_INCOMPLETE;
       fprintf(stderr, "hexz-diff: %s: files not compared: %s\n", escape_text(label).c_str(),
               escape_text(problem).c_str());
       if (!o.json) pr.comment(label + ": files not compared: " + problem);
@@ -366,6 +383,10 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
   }
   if (o.json) {
     j.end_array();
+    j.key("warnings").begin_array();
+    for (auto &e : table_errors) j.value(e);
+    j.end_array();
+    j.key("complete").value(rc == EXIT_OK);
     j.end_object();
     puts(j.str().c_str());
   }

@@ -20,6 +20,7 @@ struct FileDiffOptions {
   // sides (index-diff.h): a file whose data lies at the same place on both
   // sides, all of it in these ranges, is not read to compare its contents.
   std::vector<std::pair<uint64_t, uint64_t>> known_equal;
+  unsigned parser_timeout = 600;  // seconds a sandboxed parser worker may take (fs/sandbox.h)
 };
 
 // Prints the differences on stdout; returns the exit code.

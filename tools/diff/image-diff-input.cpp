@@ -38,6 +38,12 @@ void connect_source(ImageInput &in, NbdHandle h, const std::string &name) {
 
 }  // namespace
 
+std::unique_ptr<Source> ImageInput::reopen() const {
+  if (server) return nbd_handle_source(server->connect(), spec);
+  if (is_nbd_uri(spec)) return open_nbd_uri_source(spec);
+  return open_file_source(spec);
+}
+
 std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool direct) {
   auto in = std::make_unique<ImageInput>();
   in->spec = spec;

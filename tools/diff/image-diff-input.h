@@ -34,6 +34,10 @@ struct ImageInput {
   struct nbd_handle *handle = nullptr;
 
   uint64_t size() const { return source->size(); }
+  // A new Source on the same disk, for a sandboxed parser worker
+  // (fs/sandbox.h): a new connection to the server or URI, or the raw image
+  // opened again.
+  std::unique_ptr<Source> reopen() const;
   bool is_snapshot() const { return snapshot != nullptr; }
 };
 

@@ -4,7 +4,9 @@
 
 #include "image-diff.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <getopt.h>
@@ -86,7 +88,12 @@ void image_diff_help() {
       "  -h, --help            show this help\n"
       "  -V, --version         show the version\n"
       "\n"
-      "Exit status: 0 success, 1 error, 2 usage error.\n");
+      "  --parser-timeout SECONDS  (--files) kill a sandboxed partition table or\n"
+      "                        filesystem parser that has not answered after SECONDS\n"
+      "                        (default 600)\n"
+      "\n"
+      "Exit status: 0 success, 1 error, 2 usage error, 3 (--files) some partition\n"
+      "table or filesystem could not be read (each is named on stderr).\n");
 }
 
 namespace {
@@ -323,6 +330,15 @@ void check_sizes(const Options &o, const ImageInput &base, const ImageInput &mod
 
 }  // namespace
 
+unsigned parse_parser_timeout(const char *program, const char *arg) {
+  char *end = nullptr;
+  errno = 0;
+  unsigned long v = strtoul(arg, &end, 10);
+  if (errno || end == arg || *end || v < 1 || v > 86400)
+    usage_error(program, std::string("--parser-timeout must be 1 to 86400 seconds, not '") + arg + "'");
+  return unsigned(v);
+}
+
 int image_diff_main(int argc, char **argv) {
   enum {
     OPT_ALLOW_GROW = 256,
@@ -339,6 +355,7 @@ int image_diff_main(int argc, char **argv) {
     OPT_NO_INDEX,
     OPT_TRUST_CHECKSUMS,
     OPT_OUTPUT,
+    OPT_PARSER_TIMEOUT,
   };
   static const struct option longopts[] = {
       {"output-format", required_argument, nullptr, 'O'},
@@ -359,6 +376,7 @@ int image_diff_main(int argc, char **argv) {
       {"direct", no_argument, nullptr, OPT_DIRECT},
       {"no-index", no_argument, nullptr, OPT_NO_INDEX},
       {"trust-checksums", no_argument, nullptr, OPT_TRUST_CHECKSUMS},
+      {"parser-timeout", required_argument, nullptr, OPT_PARSER_TIMEOUT},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, 'V'},
       {nullptr, 0, nullptr, 0}};
@@ -398,6 +416,7 @@ int image_diff_main(int argc, char **argv) {
       case OPT_DIRECT: o.direct = true; break;
       case OPT_NO_INDEX: o.no_index = true; break;
       case OPT_TRUST_CHECKSUMS: o.trust_checksums = true; break;
+      case OPT_PARSER_TIMEOUT: o.fo.parser_timeout = parse_parser_timeout(PROG, optarg); break;
       case 'h': image_diff_help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: getopt_error(PROG, c, argv);

@@ -7,5 +7,8 @@
 
 int image_diff_main(int argc, char **argv);
 
+// --parser-timeout SECONDS (both modes): 1 to 86400, else a usage error.
+unsigned parse_parser_timeout(const char *program, const char *arg);
+
 // Prints the image mode's part of hexz-diff --help.
 void image_diff_help();

@@ -1,27 +1,14 @@
 #include "map-both.h"
 
-#include <exception>
-#include <thread>
-
 namespace hexz {
 
-void map_both(Source &a, Source &b, fs::DiskMap &ma, fs::DiskMap &mb) {
-  std::exception_ptr err;
-  std::thread t([&] {
-    try {
-      ma = fs::map_disk(a);
-    } catch (...) {
-      err = std::current_exception();
-    }
-  });
-  try {
-    mb = fs::map_disk(b);
-  } catch (...) {
-    t.join();
-    throw;
-  }
-  t.join();
-  if (err) std::rethrow_exception(err);
+void map_both(const fs::DiskOpener &a, const fs::DiskOpener &b, fs::DiskMap &ma, fs::DiskMap &mb,
+              unsigned parser_timeout) {
+  fs::SandboxLimits lim;
+  lim.timeout = parser_timeout;
+  auto maps = fs::map_disks_sandboxed({a, b}, lim);
+  ma = std::move(maps[0]);
+  mb = std::move(maps[1]);
 }
 
 }  // namespace hexz

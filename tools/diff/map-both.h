@@ -1,14 +1,15 @@
-// Maps two disks (partition tables and filesystems, common/fs) at once.
+// Maps two disks (partition tables and filesystems, common/fs) at once,
+// every parser in a sandboxed worker (fs/sandbox.h).
 #pragma once
 #include "fs/fsmap.h"
+#include "fs/sandbox.h"
 
 namespace hexz {
 
-class Source;
-
-// A is mapped on a thread of its own while B is mapped here: the two are
-// independent and each mostly waits on its own nbdkit.  Rethrows an
-// error once both are done (B's if both fail).
-void map_both(Source &a, Source &b, fs::DiskMap &ma, fs::DiskMap &mb);
+// A and B open their disk in the worker (a new connection each).  The two
+// disks' workers run at the same time.  Throws Error when a disk itself
+// cannot be read (A's if both fail).
+void map_both(const fs::DiskOpener &a, const fs::DiskOpener &b, fs::DiskMap &ma, fs::DiskMap &mb,
+              unsigned parser_timeout);
 
 }  // namespace hexz

@@ -282,7 +282,7 @@ void json_change_object(Json &j, const FileChange &f) {
 
 void print_json(const OverlayFilesOptions &o, const std::string &base, bool meta_present,
                 const std::vector<uint64_t> &blocks, const fs::DiskMap &after, const Resolution &r,
-                uint64_t unchanged) {
+                uint64_t unchanged, bool complete) {
   Json j;
   j.begin_object();
   json_overlay_head(j, "file-diff", o.overlay, meta_path(o), meta_present, blocks.size());
@@ -322,6 +322,7 @@ void print_json(const OverlayFilesOptions &o, const std::string &base, bool meta
   j.key("warnings").begin_array();
   for (auto &w : r.warnings) j.value(w);
   j.end_array();
+  j.key("complete").value(complete);
   j.key("blocks").begin_array();
   for (uint64_t b : blocks) j.value(b);
   j.end_array();
@@ -412,17 +413,22 @@ int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blo
   check_base_record(o, base);
   Views v(base, o);
   fs::DiskMap before, after;
-  map_both(*v.before, *v.after, before, after);
+  map_both({[&] { return nbd_handle_source(v.before_srv.connect(), v.before->name()); }, v.before->size()},
+           {[&] { return nbd_handle_source(v.after_srv.connect(), v.after->name()); }, v.after->size()}, before, after,
+           o.parser_timeout);
   const std::vector<uint64_t> changed = v.differing(blocks);
   Resolution r = resolve_blocks(before, after, changed, [&](uint64_t b, unsigned char *pb, unsigned char *pa) {
     v.read_both(b, 1, pb, pa);
   });
   const uint64_t unchanged = blocks.size() - changed.size();
+  // Damage anywhere, or modified blocks in a partition whose files could
+  // not be resolved: the file list may be missing entries.
+  const int rc = r.warnings.empty() && r.in_unreadable == 0 ? EXIT_OK : EXIT_INCOMPLETE;
   if (o.json)
-    print_json(o, base, meta_present, blocks, after, r, unchanged);
+    print_json(o, base, meta_present, blocks, after, r, unchanged, rc == EXIT_OK);
   else
     print_text(o, base, meta_present, blocks, after, r, unchanged);
-  return EXIT_OK;
+  return rc;
 }
 
 }  // namespace hexz

@@ -15,6 +15,7 @@ struct OverlayFilesOptions {
   std::string meta;  // --meta as given ("": beside the overlay)
   std::string base;  // --base as given ("": from the .base record)
   bool json = false;
+  unsigned parser_timeout = 600;  // --parser-timeout (fs/sandbox.h)
 };
 
 // BLOCKS: the overlay's modified blocks (.meta), sorted.  Returns the exit

@@ -231,6 +231,7 @@ Resolution resolve_blocks(const DiskMap &before, const DiskMap &after, const std
                              (b && b->status == FsStatus::OK ? " (in the after view only: the overlay damaged it)" : ""));
       for (size_t i = 0; i < s.size(); i++) unresolved.add(a.label(), a.message);
       r.in_unresolved += s.size();
+      if (a.type != "swap") r.in_unreadable += s.size();
       continue;
     }
     if (b && b->status != FsStatus::OK) {

@@ -36,6 +36,9 @@ struct Resolution {
   std::vector<std::string> warnings; // partition table / filesystem damage
   // Every modified block is counted in exactly one of these.
   uint64_t in_files = 0, in_metadata = 0, in_free = 0, in_unresolved = 0, in_tables = 0, outside = 0;
+  // Of in_unresolved, the blocks in a partition that may hold files hexz
+  // could not read (every unresolved type but swap, which holds none).
+  uint64_t in_unreadable = 0;
 };
 
 // Reads overlay block B of the before and after views (OVERLAY_BLOCK bytes
