@@ -1,30 +1,46 @@
 #!/usr/bin/env bash
 # The whole hexz test suite on a fresh Debian 12 machine (run as root):
 # installs the dependencies, builds, and runs "make check" in a normal build
-# and in an ASan+UBSan build.  .ci/run calls exactly this.  The libFuzzer
-# harnesses (make fuzz, fuzz/README.md) are not run here yet: fuzz-tsk finds
-# a TSK hang on an ISO 9660 image within seconds, which is a known finding
-# still to be made a regression test, not a failure of this change.
+# and in an ASan+UBSan build, saying how long each step took.  .ci/run runs
+# it (and run-sample.sh) on a brand-new root, see scripts/fresh-root.sh.
+# The libFuzzer harnesses (make fuzz, fuzz/README.md) are not run here yet:
+# fuzz-tsk finds a TSK hang on an ISO 9660 image within seconds, a known
+# finding still to be made a regression test.
 #   ./run-tests.sh            both builds
 #   ./run-tests.sh --quick    the normal build only
-set -euo pipefail
+set -Eeuo pipefail
+trap 'echo "run-tests: failed (exit $?) at line $LINENO: $BASH_COMMAND" >&2' ERR
 top=$(cd "$(dirname "$0")" && pwd)
-"$top/scripts/install-deps.sh"
 
-status=0
-run_suite() {  # run_suite BUILDDIR CONFIGURE-ARGS...
-  local dir=$1
+# timed LABEL CMD...: runs CMD and says how long it took.
+timed() {
+  local label=$1 t0=$SECONDS rc=0
   shift
-  "$top/scripts/build.sh" "$dir" "$@"
-  if ! make -C "$dir" -j"$(nproc)" check; then
-    status=1
-    find "$dir/tests" -name '*.log' ! -name test-suite.log -exec grep -l '^FAIL\|^ERROR' {} + 2>/dev/null |
-      while read -r log; do echo "=== $log"; tail -n 40 "$log"; done
-  fi
+  "$@" || rc=$?
+  echo "run-tests: $label took $((SECONDS - t0))s$([ $rc = 0 ] || echo " and failed (exit $rc)")"
+  return $rc
 }
 
-run_suite "$top/build"
+timed "installing the dependencies" "$top/scripts/install-deps.sh"
+
+status=0
+run_suite() {  # run_suite NAME BUILDDIR CONFIGURE-ARGS...
+  local name=$1 dir=$2
+  shift 2
+  timed "the $name build" "$top/scripts/build.sh" "$dir" "$@"
+  if ! timed "make check in the $name build" make -C "$dir" -j"$(nproc)" check; then
+    status=1
+    { find "$dir/tests" -name '*.log' ! -name test-suite.log -exec grep -l '^FAIL\|^ERROR' {} + 2>/dev/null || true; } |
+      while read -r log; do echo "=== $log"; tail -n 40 "$log"; done
+  fi
+  # A skipped test usually means a missing program: say which and why.
+  { grep -l '^:test-result: SKIP' "$dir"/tests/*.trs 2>/dev/null || true; } | while read -r trs; do
+    t=${trs##*/}; echo "run-tests: $name build: skipped ${t%.trs}: $(grep -h -m1 'SKIP' "${trs%.trs}.log")"
+  done
+}
+
+run_suite normal "$top/build"
 if [ "${1:-}" != "--quick" ]; then
-  run_suite "$top/build-sanitizers" --enable-sanitizers
+  run_suite ASan+UBSan "$top/build-sanitizers" --enable-sanitizers
 fi
 exit $status
