@@ -149,6 +149,13 @@ tar --numeric-owner -C "$root" -xpf "$tarball"
 # Network and the host's apt sources (the same mirrors and suites, so the
 # same package versions as on the host; a plain bookworm list otherwise).
 cp -L /etc/resolv.conf "$root/etc/resolv.conf"
+# Trust anchors the machine's administrator added (update-ca-certificates
+# merges them when ca-certificates is installed inside): a new machine on
+# this network has them too, and TLS through its egress proxy needs them.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' > /dev/null; then
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+fi
 if grep -qx 'VERSION_CODENAME=bookworm' /etc/os-release 2>/dev/null &&
   { compgen -G '/etc/apt/sources.list.d/*.sources' > /dev/null || [ -s /etc/apt/sources.list ]; }; then
   rm -f "$root/etc/apt/sources.list"
