@@ -1,4 +1,9 @@
 # Tests of hexz-diff: overlay mode (test-diff-*) and image mode (test-imagediff-*).
+
+# Writes two versions of a block with equal XXH3-64, for test-imagediff-index.sh.
+check_PROGRAMS += make-collision
+make_collision_SOURCES = make-collision.cpp
+make_collision_LDADD = $(SNAPSHOT_LIBS)
 DIFF_TESTS = \
 	test-diff-bounds.sh \
 	test-diff-escape.sh \

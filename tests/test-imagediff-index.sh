@@ -2,12 +2,14 @@
 # hexz-diff -b A.st B.st: the blocks the two indexes prove equal are not
 # read (the index path), and the result is identical to reading every block
 # (--no-index): base vs thin child, base vs grandchild, a snapshot vs a
-# repack of the same raw image, ZERO blocks on one side.  The same-lineage
+# repack of the same raw image, ZERO blocks on one side, and a pair whose
+# checksums collide (only --trust-checksums calls it equal).  The same-lineage
 # case reads no data block of the base: a damaged base block that the child
 # keeps as PARENT does not stop the index path, while --no-index trips on it.
 source "$srcdir/functions.sh"
 source "$srcdir/diff-functions.sh"
 requires hexz-diff hexz-pack nbdkit nbdcopy cmp dd
+make_collision=$PWD/make-collision
 cd "$tmp"
 
 bs=65536
@@ -79,6 +81,26 @@ hexz-diff -b base.st grand.st idx.st -O st >/dev/null
 hexz-diff --no-index -b base.st grand.st read.st -O st >/dev/null
 $NBDKIT -U - -r "$HEXZ_PLUGIN" file=idx.st --run 'nbdcopy "$uri" idx-st.img'
 cmp idx-st.img grand.img || fail "thin output of the index path does not reproduce grand.img"
+
+# A crafted pair whose checksums collide: block 30 of col.img.a and
+# col.img.b differ in 16 bytes but have the same XXH3-64.  The two snapshots
+# are unrelated, so the index path must compare the bytes and find the
+# block; only --trust-checksums may call it equal.
+cp base.img col.img
+"$make_collision" col.img $((30 * bs)) $bs > /dev/null || fail "make-collision found no collision"
+cmp -s col.img.a col.img.b && fail "the colliding versions are equal"
+hexz-pack -b 64K col.img.a col-a.st > /dev/null
+hexz-pack -b 64K col.img.b col-b.st > /dev/null
+same_result col-a.st col-b.st
+[ "$(meta_blocks idx.meta)" = $((30 * 16)) ] ||
+  fail "colliding pair: want block $((30 * 16)) changed, got: $(meta_blocks idx.meta | tr '\n' ' ')"
+hexz-diff -f --trust-checksums -b col-a.st col-b.st trust.ov > /dev/null
+[ ! -s trust.meta ] || fail "--trust-checksums did not take the equal checksums as equal blocks"
+set +e
+hexz-diff -b col-a.st col-b.st > /dev/null
+rc=$?
+set -e
+[ $rc = 1 ] || fail "report-only form on the colliding pair: exit $rc, want 1 (different)"
 
 # Damage the base's first stored block (block 0, random data, unchanged in
 # the child, so the child refers to it as PARENT).  Check that the damage
