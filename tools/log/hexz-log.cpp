@@ -82,12 +82,16 @@ std::string message_of(const Snapshot &s) {
   return "";
 }
 
+// The layer's DATA blocks, page by page: ZERO and PARENT pages hold none and
+// cost no read, so a thin layer on a huge disk costs its stored pages only.
 uint64_t count_data(const Snapshot &s) {
   if (!s.has_stream(StreamId::DISK)) return 0;
   uint64_t n = 0;
-  const uint64_t count = s.block_count(StreamId::DISK);
-  for (uint64_t i = 0; i < count; i++)
-    if (s.entry(StreamId::DISK, i).kind == BlockKind::DATA) n++;
+  for (uint64_t p = 0; p < s.page_count(StreamId::DISK); p++) {
+    if (s.page_ref(StreamId::DISK, p).kind != PageKind::STORED) continue;
+    for (const IndexEntry &e : s.read_page(StreamId::DISK, p))
+      if (e.kind == BlockKind::DATA) n++;
+  }
   return n;
 }
 
