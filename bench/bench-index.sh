@@ -34,14 +34,8 @@ info=$BUILD/tools/info/hexz-info
 [ -e "$HEXZ_PLUGIN" ] && [ -e "$pack" ] || { echo "$0: build first (BUILD=$BUILD)" >&2; exit 1; }
 dir=$BENCH_DIR/index
 mkdir -p "$dir"
-runtime=${FIO_RUNTIME:-8}
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+trap stop_servers EXIT
 
 # --- Sparse disks -------------------------------------------------------------
 # 64 chunks of 1 MiB of real file contents (binaries and text from /usr).
@@ -174,37 +168,16 @@ disk_size=$(stat -c %s "$img")
 [ "$dir/dense-old.st" -nt "$img" ] || "$old_pack" "$img" "$dir/dense-old.st"
 
 start() {  # start NAME PLUGIN FILE
-  local sock=$dir/$1.sock
-  rm -f "$sock"
-  nbdkit -f -U "$sock" "$2" file="$3" cache-size=0 &
-  pids+=($!)
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && nbdinfo --size "nbd+unix:///?socket=$sock" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "$0: $1 did not start" >&2
-  exit 1
+  start_server "$dir/$1.sock" nbdkit -f -U "$dir/$1.sock" "$2" file="$3" cache-size=0
 }
 uri() { echo "nbd+unix:///?socket=$dir/$1.sock"; }
 start new "$HEXZ_PLUGIN" "$dir/dense-new.st"
 start old "$old_plugin" "$dir/dense-old.st"
-seq_read() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  nbdcopy "$1" null:
-  t1=$(date +%s.%N)
-  echo "$disk_size $t0 $t1" | awk '{printf "%.1f\n", $1 / ($3 - $2) / 1048576}'
-}
-rand_read() {
-  fio --name=rand4k --ioengine=nbd --uri="$1" --rw=randread --bs=4k --iodepth=16 \
-    --runtime="$runtime" --time_based --randrepeat=0 --output-format=json --output="$dir/fio.json" >/dev/null
-  python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["read"]["iops"])' "$dir/fio.json"
-}
 rm -f "$dir"/*.seq "$dir"/*.rand
 for r in $(seq "$RUNS"); do
   for n in new old; do
     echo "== run $r: $n" >&2
-    seq_read "$(uri $n)" >> "$dir/$n.seq"
+    seq_read "$(uri $n)" "$disk_size" >> "$dir/$n.seq"
     rand_read "$(uri $n)" >> "$dir/$n.rand"
   done
 done

@@ -55,3 +55,46 @@ dense_image() {
   mkfs.ext4 -q -F -d "$src" "$img"
   rm -rf "$src"
 }
+
+# --- NBD servers and readers (bench-plugin.sh, bench-index.sh) --------------
+# start_server SOCK CMD...: runs CMD (a server listening on SOCK) in the
+# background and waits until it answers; stop_servers (call it from an EXIT
+# trap) stops every server started so.
+bench_pids=()
+start_server() {
+  local sock=$1
+  shift
+  rm -f "$sock"
+  "$@" &
+  bench_pids+=($!)
+  for _ in $(seq 100); do
+    [ -S "$sock" ] && nbdinfo --size "nbd+unix:///?socket=$sock" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "$0: $* did not start" >&2
+  exit 1
+}
+stop_servers() {
+  for p in "${bench_pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+
+# seq_read URI SIZE: MB/s of one nbdcopy of the whole export to null:.
+seq_read() {
+  local t0 t1
+  t0=$(date +%s.%N)
+  nbdcopy "$1" null:
+  t1=$(date +%s.%N)
+  echo "$2 $t0 $t1" | awk '{printf "%.1f\n", $1 / ($3 - $2) / 1048576}'
+}
+
+# rand_read URI: IOPS of fio random 4 KiB reads at queue depth 16 for
+# ${FIO_RUNTIME:-8} seconds.
+rand_read() {
+  local out
+  out=$(mktemp "$BENCH_DIR/fio.XXXXXX.json")
+  fio --name=rand4k --ioengine=nbd --uri="$1" --rw=randread --bs=4k --iodepth=16 \
+    --runtime="${FIO_RUNTIME:-8}" --time_based --randrepeat=0 --output-format=json --output="$out" >/dev/null
+  python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["read"]["iops"])' "$out"
+  rm -f "$out"
+}

@@ -25,16 +25,10 @@ for c in nbdkit qemu-nbd qemu-img nbdcopy nbdsh nbdinfo fio python3; do
 done
 pack=$BUILD/tools/pack/hexz-pack
 [ -e "$HEXZ_PLUGIN" ] && [ -e "$pack" ] || { echo "$0: build first (BUILD=$BUILD)" >&2; exit 1; }
-runtime=${FIO_RUNTIME:-8}
 dir=$BENCH_DIR/plugin
 mkdir -p "$dir"
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT
+trap stop_servers EXIT
 
 # --- Images -----------------------------------------------------------------
 img=$BENCH_DIR/dense.img
@@ -63,22 +57,12 @@ echo "image: $((disk_size >> 20)) MiB, ${used}% of ext4 blocks in use; hexz $(($
   "$(nproc) cores, $RUNS runs each"
 
 # --- Servers ----------------------------------------------------------------
-# start NAME CMD...: runs a server on $dir/NAME.sock in the background and
-# waits until it accepts connections.  Idle servers cost nothing, so all of
-# them run for the whole benchmark.
+# start NAME CMD...: CMD serves on $dir/NAME.sock.  Idle servers cost
+# nothing, so all of them run for the whole benchmark.
 start() {
   local name=$1
   shift
-  local sock=$dir/$name.sock
-  rm -f "$sock"
-  "$@" &
-  pids+=($!)
-  for _ in $(seq 100); do
-    [ -S "$sock" ] && nbdinfo --size "nbd+unix:///?socket=$sock" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  echo "$0: $name did not start" >&2
-  exit 1
+  start_server "$dir/$name.sock" "$@"
 }
 uri() { echo "nbd+unix:///?socket=$dir/$1.sock"; }
 
@@ -108,26 +92,12 @@ t0=$(date +%s.%N)
 warm_cache hexz-cache
 echo "hexz-cache: warmed a $cache cache with NBD_CMD_CACHE in $(echo "$t0 $(date +%s.%N)" | awk '{printf "%.1f", $2-$1}') s"
 
-# MB/s of nbdcopy URI null:
-seq_read() {
-  local t0 t1
-  t0=$(date +%s.%N)
-  nbdcopy "$1" null:
-  t1=$(date +%s.%N)
-  echo "$disk_size $t0 $t1" | awk '{printf "%.1f\n", $1 / ($3 - $2) / 1048576}'
-}
-# IOPS of fio random 4 KiB reads.
-rand_read() {
-  fio --name=rand4k --ioengine=nbd --uri="$1" --rw=randread --bs=4k --iodepth=16 \
-    --runtime="$runtime" --time_based --randrepeat=0 --output-format=json --output="$dir/fio.json" >/dev/null
-  python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["jobs"][0]["read"]["iops"])' "$dir/fio.json"
-}
 
 rm -f "$dir"/*.seq "$dir"/*.rand
 for r in $(seq "$RUNS"); do
   for n in $names; do
     echo "== run $r: $n" >&2
-    seq_read "$(uri $n)" >> "$dir/$n.seq"
+    seq_read "$(uri $n)" "$disk_size" >> "$dir/$n.seq"
     rand_read "$(uri $n)" >> "$dir/$n.rand"
   done
 done
