@@ -170,6 +170,15 @@ rc=0; hexz-diff --files -b Z1.img Z2.img > out5.txt 2> err5.txt || rc=$?
 [ $rc = 3 ] || fail "--files on disks without a filesystem: exit $rc, not 3 (incomplete)"
 grep -q "whole disk.*files not compared.*no filesystem recognised" err5.txt || fail "an unrecognised disk is not named"
 
+# An empty BASE (it reads as zero throughout) has no filesystem: every file
+# of MODIFIED is added, and the answer is complete.
+truncate -s 32M E.img
+hexz-diff --files -b E.img B.img > out5b.txt || fail "--files from an empty disk failed (exit $?)"
+for p in /data/new.bin /etc/services /new-dir/hello; do
+  grep -q "^+ - .* $p\$" out5b.txt || fail "from an empty disk, $p is not added"
+done
+! grep -v '^+ ' out5b.txt || fail "from an empty disk, lines other than additions"
+
 # Disks of different sizes: files are compared all the same.
 truncate -s 40M B40.img
 dd if=B.img of=B40.img conv=notrunc status=none

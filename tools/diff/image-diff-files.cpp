@@ -282,7 +282,10 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
   // throughout (an empty disk, such as nbdkit's null plugin) has no
   // filesystems at all, so every file of MODIFIED is added; any other BASE
   // whose filesystem is not recognised stays "not compared".
-  const bool base_empty = reads_as_zero(*base.source);
+  // (The block-status pass is made only when it can matter.)
+  const bool base_empty = std::any_of(ma.filesystems.begin(), ma.filesystems.end(),
+                                      [](const FsMap &f) { return f.status == fs::FsStatus::UNKNOWN; }) &&
+                          reads_as_zero(*base.source);
   std::map<unsigned, std::pair<const FsMap *, const FsMap *>> pairs;
   for (auto &f : ma.filesystems)
     if (!(base_empty && f.status == fs::FsStatus::UNKNOWN)) pairs[f.part.number].first = &f;
