@@ -156,6 +156,14 @@ expect_error() {
   grep -q -- "$pattern" "$tmp/err" || fail "'$*' did not say '$pattern': $(cat "$tmp/err")"
 }
 
+# without_dac CMD...: runs CMD as root without the capabilities that let
+# root ignore file permissions (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH), so a
+# 0555 directory refuses it as it refuses an ordinary user.  (Another uid
+# would do too, but could not reach a build under /root, which is 0700.)
+without_dac() {
+  setpriv --inh-caps=-dac_override,-dac_read_search --bounding-set=-dac_override,-dac_read_search -- "$@"
+}
+
 # meta_blocks FILE.meta: the block indices a .meta lists (little-endian
 # 64-bit integers, docs/format.md), one per line.
 meta_blocks() { od --endian=little -An -v -tu8 -w8 "$1" | tr -d ' '; }
