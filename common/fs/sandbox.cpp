@@ -172,12 +172,14 @@ bool confine(const SandboxLimits &lim) {
   return ok && load_filter();
 }
 
-// The test hook (sandbox.h): a forbidden system call before mapping
-// partition NUMBER.
+// The test hook (sandbox.h): a forbidden system call, an open or a hang
+// before mapping partition NUMBER.
 void test_hook(unsigned number) {
   const char *t = getenv(SANDBOX_TEST_ENV);
   if (!t) return;
   if (strncmp(t, "syscall:", 8) == 0 && unsigned(atoi(t + 8)) == number) syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+  if (strncmp(t, "hang:", 5) == 0 && unsigned(atoi(t + 5)) == number)
+    for (;;) sleep(3600);  // as a deadlocked parser: no answer, no CPU
   if (strncmp(t, "open:", 5) == 0 && unsigned(atoi(t + 5)) == number) {
     int fd = open("/etc/passwd", O_RDONLY | O_CLOEXEC);
     if (fd >= 0) abort();  // the filter let a path be opened: report a crash

@@ -61,7 +61,8 @@ std::vector<DiskMap> map_disks_sandboxed(const std::vector<DiskOpener> &disks, c
 // proves that the filter is loaded and that its death is reported for that
 // partition alone.  With open:N it tries to open /etc/passwd instead and
 // aborts (reported as a crash) if that succeeds, which proves that it has
-// no filesystem access.
+// no filesystem access.  With hang:N it never answers (as a deadlocked
+// parser), which proves that the watchdog kills it.
 inline constexpr const char *SANDBOX_TEST_ENV = "HEXZ_DIFF_SANDBOX_TEST";
 
 }  // namespace hexz::fs

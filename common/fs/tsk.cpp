@@ -69,6 +69,15 @@ class TskMapper {
   TskMapper(TSK_FS_INFO *fs, FsMap &out) : fs_(fs), out_(out) {}
 
   void run() {
+    // The Sleuth Kit numbers its virtual orphan directory last_inum.  When
+    // it loaded no file at all (an ISO 9660 whose path table is empty, or
+    // whose directories' "." records have length 0), the root gets that
+    // number too: opening the root is then opening the orphan directory,
+    // whose search walks the root again and waits on the lock it holds
+    // (tsk_fs_dir_find_orphans, sleuthkit#928), forever and without CPU.
+    if (TSK_FS_ORPHANDIR_INUM(fs_) == fs_->root_inum)
+      throw Error("The Sleuth Kit found no file or directory record it can use (its root would be its orphan "
+                  "directory, on which it deadlocks, sleuthkit#928)", EIO);
     if (TSK_FS_FILE *root = tsk_fs_file_open_meta(fs_, nullptr, fs_->root_inum)) {
       add_file(root, "/", false);
       tsk_fs_file_close(root);
