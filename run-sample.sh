@@ -93,7 +93,7 @@ wait "$fuse2fs_pid"
 fuse2fs_pid=
 hexz-unmount mnt
 mount_pid=
-ls -ls vm.overlay vm.meta
+ls -ls vm.overlay vm.overlay.meta
 
 step "5. What changed: hexz-diff vm.overlay, then --files"
 hexz-diff vm.overlay

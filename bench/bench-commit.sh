@@ -24,7 +24,7 @@ base=$d/base.st
 # The session: 100 distinct 64 KiB blocks of the disk rewritten (random
 # positions, half random and half compressible bytes), written through the
 # hexz-cow filter; the same writes on a raw copy make the reference image.
-rm -f "$d"/s.overlay "$d"/s.meta "$d"/s.base
+rm -f "$d"/s.overlay "$d"/s.overlay.meta "$d"/s.overlay.base
 cat > "$d/ops.py" << PY
 import random
 rnd = random.Random(100)
@@ -40,7 +40,7 @@ cp --sparse=always "$img" "$d/ref.img"
 run_ops file "$d/ref.img"
 cat "$img" "$base" "$d/ref.img" > /dev/null  # warm the page cache for every contender alike
 echo "base: $img, $((size >> 20)) MiB ($(du -B1M "$img" | cut -f1) MiB allocated), $base $(($(stat -c %s "$base") >> 20)) MiB"
-echo "overlay: $(($(stat -c %s "$d/s.meta") / 8)) modified 4 KiB blocks in 100 blocks of 64 KiB; $(nproc) cores, $RUNS runs each"
+echo "overlay: $(($(stat -c %s "$d/s.overlay.meta") / 8)) modified 4 KiB blocks in 100 blocks of 64 KiB; $(nproc) cores, $RUNS runs each"
 
 t_thin=$(median_time hexz-commit -f --thin --base "$base" --overlay "$d/s.overlay" -o "$d/thin.st")
 t_thick=$(median_time hexz-commit -f --base "$base" --overlay "$d/s.overlay" -o "$d/thick.st")

@@ -45,7 +45,7 @@ trap cleanup EXIT
 
 # start hexz-cow|cow: a fresh nbdkit on $dir/sock with an empty overlay.
 start() {
-  rm -f "$dir/sock" "$dir/pid" "$dir"/run.overlay "$dir"/run.meta "$dir"/run.base
+  rm -f "$dir/sock" "$dir/pid" "$dir"/run.overlay "$dir"/run.overlay.meta "$dir"/run.overlay.base
   local filter
   case $1 in
     hexz-cow) filter=(--filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file="$st" overlay="$dir/run.overlay") ;;

@@ -43,12 +43,12 @@ if [ ! -f base.st ]; then
   printf 'label: gpt\nstart=%d, size=%d, type=linux\n' $start $sectors | sfdisk -q disk.raw
   dd if=root.img of=disk.raw bs=1M seek=1 conv=sparse,notrunc status=none
   hexz-pack -f disk.raw base.st > /dev/null
-  rm -f vm.overlay vm.meta vm.base
+  rm -f vm.overlay vm.overlay.meta vm.overlay.base
 fi
 
 # ~NBLOCKS modified blocks spread over the used part of the filesystem
 # (file data, directories, inode tables, bitmaps alike).
-if [ ! -f vm.meta ]; then
+if [ ! -f vm.overlay.meta ]; then
   echo "writing $nblocks blocks through the hexz-cow filter (once)..."
   used=$(debugfs root.img -R stats 2>/dev/null | awk -F: '/^Block count/ { n = $2 } /^Free blocks/ { f = $2 } END { print n - f }')
   cat > write.py <<PY
@@ -64,7 +64,7 @@ PY
   nbdkit -U - --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file=base.st overlay=vm.overlay \
     --run 'nbdsh -u "$uri" -c "exec(open(\"write.py\").read())"' 2> /dev/null
 fi
-n=$(( $(stat -c %s vm.meta) / 8 ))
+n=$(( $(stat -c %s vm.overlay.meta) / 8 ))
 hexz-diff vm.overlay --files > files.out 2> /dev/null
 echo "disk: 2 GiB GPT, ext4 with $(debugfs root.img -R stats 2>/dev/null | awk -F: '/^Inode count/ { i = $2 } /^Free inodes/ { f = $2 } END { print i - f }') inodes in use; overlay: $n modified blocks"
 sed -n '/^Summary/,/^$/p' files.out
@@ -75,7 +75,7 @@ t_hexz=$(median_time hexz-diff vm.overlay --files)
 cpu=$(/usr/bin/time -f '%U %S' hexz-diff vm.overlay --files 2>&1 > /dev/null | awk 'NF == 2 && $1 ~ /^[0-9.]+$/ { print $1 + $2 }' | tail -1)
 
 # Reference: block -> inode -> name with debugfs on the raw filesystem.
-od -An -t u8 -w8 -v vm.meta | awk -v s=$((start * 512 / 4096)) '{ print $1 - s }' > fsblocks.txt
+od -An -t u8 -w8 -v vm.overlay.meta | awk -v s=$((start * 512 / 4096)) '{ print $1 - s }' > fsblocks.txt
 # debugfs takes its commands from a file (-f), 500 arguments a line: one
 # command line with all the blocks exceeds the kernel's argument limit.
 ref() {

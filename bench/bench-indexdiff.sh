@@ -23,7 +23,7 @@ cd "$d"
 DENSE_MB=${DENSE_MB:-2048} dense_image disk.img
 if [ ! -f thin.st ] || [ ! -f mod.qcow2 ]; then
   echo "building base.st, thin.st and the qcow2 pair (once)..."
-  rm -f base.st thin.st vm.overlay vm.meta vm.base
+  rm -f base.st thin.st vm.overlay vm.overlay.meta vm.overlay.base
   hexz-pack disk.img base.st > /dev/null
   cat > write.py <<PY
 import os, random
@@ -49,9 +49,9 @@ for _ in $(seq "$RUNS"); do
   tr+=("$(time_cmd hexz-diff -f --no-index -b base.st thin.st read.ov)")
   tq+=("$(time_cmd qemu-img compare -q base.qcow2 mod.qcow2)")
 done
-cmp -s idx.meta read.meta || { echo "$0: the index and reading paths disagree" >&2; exit 1; }
+cmp -s idx.ov.meta read.ov.meta || { echo "$0: the index and reading paths disagree" >&2; exit 1; }
 mi=$(median "${ti[@]}") mr=$(median "${tr[@]}") mq=$(median "${tq[@]}")
-changed=$(($(stat -c %s idx.meta) / 8))
+changed=$(($(stat -c %s idx.ov.meta) / 8))
 echo "base vs thin child, $(($(stat -c %s disk.img) >> 20)) MiB, $nchanged of $(($(stat -c %s disk.img) / 65536)) 64 KiB blocks changed ($changed 4 KiB blocks)"
 printf 'hexz-diff -b (index path)        %8.3f s\n' "$mi"
 printf 'hexz-diff -b --no-index (reads)  %8.3f s   index path %sx faster\n' "$mr" "$(ratio "$mr" "$mi")"

@@ -15,6 +15,7 @@ DIFF_TESTS = \
 	test-diff-order.sh \
 	test-diff-report.sh \
 	test-diff-rewrite.sh \
+	test-diff-sidefiles.sh \
 	test-diff-modes.sh \
 	test-diff-sandbox.sh \
 	test-imagediff-blocks.sh \

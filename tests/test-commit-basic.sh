@@ -27,7 +27,7 @@ h.flush()
 PY
 write_overlay base.st changes.overlay ops.py
 write_raw ref.img ops.py
-[ -s changes.meta ] || fail "the filter wrote no .meta"
+[ -s changes.overlay.meta ] || fail "the filter wrote no .meta"
 view_to base.st changes.overlay view.img
 same ref.img view.img "reference vs the filter's view"
 
@@ -57,7 +57,7 @@ base_size=$(stat -c %s base.st)
 # Every 64K block holding a modified 4 KiB block is stored, no other.
 touched=$(python3 -c '
 import struct
-m = open("changes.meta", "rb").read()
+m = open("changes.overlay.meta", "rb").read()
 idx = struct.unpack("<%dQ" % (len(m) // 8), m)
 print(len({i * 4096 // 65536 for i in idx}))')
 parents=$(( (size + 65535) / 65536 - touched ))
@@ -73,6 +73,6 @@ grep -q "block size" err || fail "unclear error for a thin commit with -b 16K"
 [ ! -e bad.st ] || fail "refused commit left bad.st"
 
 # The overlay is kept by default, and still describes the same view.
-[ -f changes.overlay ] && [ -f changes.meta ] || fail "overlay removed without --remove-overlay"
+[ -f changes.overlay ] && [ -f changes.overlay.meta ] || fail "overlay removed without --remove-overlay"
 view_to base.st changes.overlay view2.img
 same view.img view2.img "overlay after the commits"

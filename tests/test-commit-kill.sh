@@ -15,7 +15,7 @@ h.pwrite(b"k" * 100000, 5000)
 h.flush()
 PY
 write_overlay base.st s.overlay ops.py
-md5sum base.st s.overlay s.meta s.base > before.md5
+md5sum base.st s.overlay s.overlay.meta s.overlay.base > before.md5
 
 # temp_output_grown: whether the commit's temporary output (its name in $t)
 # holds more than 1 MiB yet.

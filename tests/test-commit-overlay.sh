@@ -21,9 +21,9 @@ h.zero(5000, 1048576 + 3)
 h.flush()
 PY
 write_overlay a.st s.overlay ops.py
-[ -f s.meta ] && [ -f s.base ] || fail "the filter wrote no .meta or .base"
-grep -q "^uuid=" s.base || fail "s.base has no uuid"
-sums() { md5sum s.overlay s.meta s.base a.st; }
+[ -f s.overlay.meta ] && [ -f s.overlay.base ] || fail "the filter wrote no .meta or .base"
+grep -q "^uuid=" s.overlay.base || fail "s.overlay.base has no uuid"
+sums() { md5sum s.overlay s.overlay.meta s.overlay.base a.st; }
 sums > before.md5
 
 # An overlay written on a.st is refused on b.st (same size, other UUID) and
@@ -34,21 +34,21 @@ for other in b.st c.st; do
     fail "commit of a.st's overlay on $other succeeded"
   fi
   cat err
-  grep -q "s.base" err && grep -q "a.st" err || fail "unclear refusal on $other"
+  grep -q "s.overlay.base" err && grep -q "a.st" err || fail "unclear refusal on $other"
   [ ! -e new.st ] || fail "refused commit wrote new.st"
   md5sum -c --quiet before.md5 || fail "refused commit changed the overlay or base"
 done
 
 # --force-base lays the overlay's 4 KiB blocks (as written on a.st) over b.st.
 cp s.overlay f.overlay
-cp s.meta f.meta
-cp s.base f.base
+cp s.overlay.meta f.overlay.meta
+cp s.overlay.base f.overlay.base
 hexz-commit --base b.st --overlay f.overlay -o forced.st --force-base
 cp a.img aref.img
 write_raw aref.img ops.py
 python3 -c '
 import struct
-m = open("s.meta", "rb").read()
+m = open("s.overlay.meta", "rb").read()
 a = open("aref.img", "rb").read()
 with open("b.img", "rb") as f: b = bytearray(f.read())
 for i in struct.unpack("<%dQ" % (len(m) // 8), m):
@@ -64,7 +64,7 @@ grep -q "missing.overlay" err || fail "unclear error for a missing overlay"
 [ ! -e missing.overlay ] && [ ! -e new.st ] || fail "missing overlay: files were created"
 
 # The output may not replace the base or the overlay's files.
-for out in a.st s.overlay s.meta; do
+for out in a.st s.overlay s.overlay.meta; do
   if hexz-commit --base a.st --overlay s.overlay -o $out 2> err; then fail "output $out accepted"; fi
   cat err
 done
@@ -104,6 +104,6 @@ md5sum -c --quiet before.md5 || fail "failed commit with --remove-overlay touche
 # After a successful one the overlay, .meta and .base are gone, and the
 # new snapshot holds the changes.
 hexz-commit --base a.st --overlay s.overlay -o new.st --remove-overlay --thin
-[ ! -e s.overlay ] && [ ! -e s.meta ] && [ ! -e s.base ] || fail "--remove-overlay left files: $(ls)"
+[ ! -e s.overlay ] && [ ! -e s.overlay.meta ] && [ ! -e s.overlay.base ] || fail "--remove-overlay left files: $(ls)"
 serve_to new.st new.img
 same ref.img new.img "commit with --remove-overlay"

@@ -14,7 +14,7 @@ hexz-pack --memory "$tmp/mem.img" "$tmp/disk.img" "$tmp/a.st" > /dev/null
 hexz-pack "$tmp/disk.img" "$tmp/b.st" > /dev/null
 nblocks=$(((2 * 1024 * 1024 + 100 + 4095) / 4096))  # 513
 ov="$tmp/t.overlay"
-meta="$tmp/t.meta"
+meta="$tmp/t.overlay.meta"
 
 # meta_of N...: a .meta holding the u64 values N...
 meta_of() { python3 -c 'import struct, sys; sys.stdout.buffer.write(b"".join(struct.pack("<Q", int(a)) for a in sys.argv[1:]))' "$@"; }
@@ -35,7 +35,7 @@ for plugin in "$HEXZ_PLUGIN file=$tmp/a.st" "file $tmp/disk.img"; do
   : > "$ov"
   printf 'abcdefghijk' > "$meta"
   refused "$meta: malformed .meta: length 11 is not a multiple of 8" $plugin overlay="$ov"
-  [ ! -e "$tmp/t.base" ] || fail "a refused start wrote .base"
+  [ ! -e "$tmp/t.overlay.base" ] || fail "a refused start wrote .base"
   meta_of 1 5 3 > "$meta"
   refused "$meta: malformed .meta: entry 2 (block 3) is out of order" $plugin overlay="$ov"
   meta_of 1 5 5 > "$meta"
@@ -52,7 +52,7 @@ for plugin in "$HEXZ_PLUGIN file=$tmp/a.st" "file $tmp/disk.img"; do
   truncate -s $((nblocks * 4096)) "$ov"
   $NBDKIT -U - --filter="$HEXZ_COW_FILTER" $plugin overlay="$ov" --run 'nbdinfo "$uri"' > "$tmp/out" 2>&1 ||
     fail "a valid overlay was refused: $(cat "$tmp/out")"
-  rm -f "$ov" "$meta" "$tmp/t.base"
+  rm -f "$ov" "$meta" "$tmp/t.overlay.base"
 done
 
 # meta= needs overlay=, and overrides the default path.
@@ -77,20 +77,20 @@ assert h.pread(300000, 0) == open(\"$tmp/mem.img\", \"rb\").read()
 " && nbdsh -u "$uri" -c "assert not h.is_read_only(); h.pwrite(b\"y\" * 512, 0)"' > "$tmp/out" 2>&1 ||
   fail "memory export: $(cat "$tmp/out")"
 grep -q "refused:" "$tmp/out" || fail "memory export: $(cat "$tmp/out")"
-[ ! -s "$tmp/t.meta" ] || [ "$(od -An -tu8 "$tmp/t.meta" | tr -d ' ')" = 0 ] || fail "memory write reached .meta"
+[ ! -s "$tmp/t.overlay.meta" ] || [ "$(od -An -tu8 "$tmp/t.overlay.meta" | tr -d ' ')" = 0 ] || fail "memory write reached .meta"
 
 # The overlay now sits on a.st: .base says so; b.st is refused unless forced.
 uuid_a=$(hexz-info "$tmp/a.st" | awk 'tolower($0) ~ /uuid/ {print $NF; exit}')
 uuid_b=$(hexz-info "$tmp/b.st" | awk 'tolower($0) ~ /uuid/ {print $NF; exit}')
 [ -n "$uuid_a" ] && [ -n "$uuid_b" ] && [ "$uuid_a" != "$uuid_b" ] || fail "hexz-info gave no UUIDs"
-grep -qx "uuid=$uuid_a" "$tmp/t.base" || fail ".base does not name a.st ($uuid_a): $(cat "$tmp/t.base")"
-grep -qx "path=$tmp/a.st" "$tmp/t.base" || fail ".base path: $(cat "$tmp/t.base")"
-grep -qx "disk-size=$((2 * 1024 * 1024 + 100))" "$tmp/t.base" || fail ".base disk-size: $(cat "$tmp/t.base")"
-refused "$tmp/t.base: overlay $ov was written on top of snapshot $uuid_a" "$HEXZ_PLUGIN" file="$tmp/b.st" overlay="$ov"
-grep -qx "uuid=$uuid_a" "$tmp/t.base" || fail "a refused reopen changed .base"
+grep -qx "uuid=$uuid_a" "$tmp/t.overlay.base" || fail ".base does not name a.st ($uuid_a): $(cat "$tmp/t.overlay.base")"
+grep -qx "path=$tmp/a.st" "$tmp/t.overlay.base" || fail ".base path: $(cat "$tmp/t.overlay.base")"
+grep -qx "disk-size=$((2 * 1024 * 1024 + 100))" "$tmp/t.overlay.base" || fail ".base disk-size: $(cat "$tmp/t.overlay.base")"
+refused "$tmp/t.overlay.base: overlay $ov was written on top of snapshot $uuid_a" "$HEXZ_PLUGIN" file="$tmp/b.st" overlay="$ov"
+grep -qx "uuid=$uuid_a" "$tmp/t.overlay.base" || fail "a refused reopen changed .base"
 $NBDKIT -U - --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file="$tmp/b.st" overlay="$ov" force=true \
   --run 'nbdsh -u "$uri" -c "assert h.pread(512, 0) == b\"y\" * 512"' || fail "force=true refused"
-grep -qx "uuid=$uuid_b" "$tmp/t.base" || fail "force=true did not rewrite .base"
+grep -qx "uuid=$uuid_b" "$tmp/t.overlay.base" || fail "force=true did not rewrite .base"
 
 # Ephemeral overlay: works, and nothing is left in $TMPDIR (not even while
 # nbdkit runs: the file is unlinked as soon as it is created).

@@ -27,7 +27,7 @@ run() {  # NAME PLUGIN ARGS...
     --run 'SOCK=$unixsocket python3 "$srcdir/cow-model.py"' > "$tmp/out" 2>&1 ||
     fail "$name: $(cat "$tmp/out")"
   grep -q '^ok ' "$tmp/out" || fail "$name: $(cat "$tmp/out")"
-  cmp "$tmp/$name.touched" "$tmp/$name.meta" || fail "$name: .meta differs from the model's touched blocks"
+  cmp "$tmp/$name.touched" "$tmp/$name.overlay.meta" || fail "$name: .meta differs from the model's touched blocks"
   # Reopened (read-only, and read-write), the overlay serves the model.
   $NBDKIT -U - -r --filter="$HEXZ_COW_FILTER" "$@" overlay="$ov" \
     --run 'nbdcopy "$uri" "$tmp/copy.img"' || fail "$name: nbdcopy"
@@ -35,7 +35,7 @@ run() {  # NAME PLUGIN ARGS...
   $NBDKIT -U - --filter="$HEXZ_COW_FILTER" "$@" overlay="$ov" \
     --run 'nbdcopy "$uri" "$tmp/copy.img"' || fail "$name: nbdcopy"
   cmp "$tmp/copy.img" "$tmp/$name.expect" || fail "$name: reopened overlay differs from the model"
-  cmp "$tmp/$name.touched" "$tmp/$name.meta" || fail "$name: .meta changed by a read-only reopen"
+  cmp "$tmp/$name.touched" "$tmp/$name.overlay.meta" || fail "$name: .meta changed by a read-only reopen"
   # The overlay never grows past the disk rounded up to 4 KiB.
   [ "$(stat -c %s "$ov")" -le $(((8 * 1024 * 1024 + 1234 + 4095) / 4096 * 4096)) ] || fail "$name: overlay too long"
   echo "$name: $(cat "$tmp/out")"
@@ -44,5 +44,5 @@ run() {  # NAME PLUGIN ARGS...
 run file file "$tmp/base.img"
 run hexz "$HEXZ_PLUGIN" file="$tmp/base.st"
 cmp "$tmp/base.img" "$tmp/base.orig" || fail "the base image was modified"
-grep -q '^uuid=' "$tmp/hexz.base" || fail "no .base record beside the hexz overlay"
-[ ! -e "$tmp/file.base" ] || fail "a .base record was written for a non-hexz plugin"
+grep -q '^uuid=' "$tmp/hexz.overlay.base" || fail "no .base record beside the hexz overlay"
+[ ! -e "$tmp/file.overlay.base" ] || fail "a .base record was written for a non-hexz plugin"

@@ -48,7 +48,7 @@ for off in range((3 << 20) + 65536, (3 << 20) + 65536 + 40 * 4096, 8192):
 os.kill(int(open(os.environ["sock"] + ".pid").read()), 9)
 ' || fail "round 1 nbdsh"
 crash
-cmp "$tmp/expect.meta" "$tmp/vm.meta" || fail ".meta after kill -9 is not exactly the flushed set"
+cmp "$tmp/expect.meta" "$tmp/vm.overlay.meta" || fail ".meta after kill -9 is not exactly the flushed set"
 
 start
 nbdcopy "nbd+unix:///?socket=$sock" "$tmp/got.img" || fail "nbdcopy"
@@ -71,7 +71,7 @@ h.pwrite(b"unflushed" * 1000, 7 << 19)  # a block of its own: invisible after th
 os.kill(int(open(os.environ["sock"] + ".pid").read()), 9)
 ' || fail "round 2 nbdsh"
 crash
-cmp "$tmp/expect.meta" "$tmp/vm.meta" || fail ".meta after the second kill -9 is wrong"
+cmp "$tmp/expect.meta" "$tmp/vm.overlay.meta" || fail ".meta after the second kill -9 is wrong"
 start
 nbdcopy "nbd+unix:///?socket=$sock" "$tmp/got.img" || fail "nbdcopy"
 cmp "$tmp/got.img" "$tmp/expect.img" || fail "data after the second kill -9 is wrong"
@@ -79,4 +79,4 @@ cmp "$tmp/got.img" "$tmp/expect.img" || fail "data after the second kill -9 is w
 kill "$nbdkit_pid"
 wait || true
 nbdkit_pid=
-cmp "$tmp/expect.meta" "$tmp/vm.meta" || fail ".meta changed by a clean stop without writes"
+cmp "$tmp/expect.meta" "$tmp/vm.overlay.meta" || fail ".meta changed by a clean stop without writes"

@@ -48,8 +48,8 @@ cp disk.raw disk-new.raw
 dd if=fs-new.img of=disk-new.raw bs=512 seek=$P1 conv=notrunc status=none
 
 apply_through_filter base.st vm.overlay disk.raw disk-new.raw
-[ -s vm.meta ] || fail "the filter recorded no .meta"
-meta_blocks vm.meta > meta.list
+[ -s vm.overlay.meta ] || fail "the filter recorded no .meta"
+meta_blocks vm.overlay.meta > meta.list
 changed_blocks disk.raw disk-new.raw > cmp.list
 cmp meta.list cmp.list || fail "the overlay does not hold exactly the changed blocks"
 
@@ -123,7 +123,7 @@ PY
 # A block in the swap partition is counted as unresolved, named once.  It
 # must really differ from the base (a block of zeroes listed over zeroes is
 # "same as the base"): bytes are put at its place in the overlay, which
-# vm.meta does not list.
+# vm.overlay.meta does not list.
 printf 'swap data' | dd of=vm.overlay bs=4096 seek=$((P2 * 512 / 4096 + 1)) conv=notrunc status=none
 write_meta swap.meta $((P2 * 512 / 4096 + 1))
 hexz-diff vm.overlay --files --base base.st --meta swap.meta > out2

@@ -102,7 +102,7 @@ assert r["identical"] is False and r["changed_blocks"] > 0 and r["changed_bytes"
 r = load("report-size")
 assert r["size_mismatch"] is True and "changed_blocks" not in r
 w = load("write-overlay")
-assert w["output"]["format"] == "overlay" and w["output"]["path"] == "w.overlay" and w["output"]["base_record"] == "w.base"
+assert w["output"]["format"] == "overlay" and w["output"]["path"] == "w.overlay" and w["output"]["base_record"] == "w.overlay.base"
 assert w["changed_blocks"] == load("report-diff")["changed_blocks"]
 assert load("write-st")["output"]["format"] == "st"
 PY

@@ -74,7 +74,7 @@ if [ $have_ntfs = yes ]; then
 fi
 
 apply_through_filter base.st vm.overlay disk.raw disk-new.raw
-meta_blocks vm.meta > meta.list
+meta_blocks vm.overlay.meta > meta.list
 hexz-diff vm.overlay --files > out 2> err
 cat out
 

@@ -11,9 +11,9 @@ cd "$tmp"
 truncate -s 64M vm-state.overlay
 blocks=()
 for i in $(seq 0 5119); do blocks+=($((i * 3 + 128))); done
-write_meta vm-state.meta "${blocks[@]}"
+write_meta vm-state.overlay.meta "${blocks[@]}"
 
-n=$(( $(stat -c %s vm-state.meta) / 8 ))
+n=$(( $(stat -c %s vm-state.overlay.meta) / 8 ))
 size=$(human_size $((n * 4096)))
 [ "$n" = 5120 ] && [ "$size" = "20.0 MB" ] || fail "reference computation is off ($n, $size)"
 
@@ -38,15 +38,15 @@ for count in 1 256 300; do
 done
 
 # --files without a base record or --base: the block list and a hint.
-write_meta vm-state.meta 5 9 4096
+write_meta vm-state.overlay.meta 5 9 4096
 hexz-diff vm-state.overlay --files > out
-meta_blocks vm-state.meta | sed 's/^/  Block /' > want.list
+meta_blocks vm-state.overlay.meta | sed 's/^/  Block /' > want.list
 sed -n '/^Modified Block Indices:$/,/^$/p' out | sed 1d | sed '/^$/d' > got.list
 cmp got.list want.list || { diff -u want.list got.list; fail "--files block list without a base"; }
 grep -q -- "--base" out || fail "--files without a base does not say how to get file names"
 
 # A missing .meta: zero modifications, said so, exit 0.
-rm vm-state.meta
+rm vm-state.overlay.meta
 hexz-diff vm-state.overlay > out
 grep -qx 'Modified Blocks: 0' out || fail "missing .meta: count"
 grep -qx 'Estimated Size: 0.0 B' out || fail "missing .meta: size"
@@ -59,14 +59,14 @@ set -e
 [ $rc = 1 ] || fail "missing overlay: exit $rc"
 grep -q 'missing.overlay' err || fail "missing overlay: message: $(cat err)"
 
-printf 'abc' > vm-state.meta
+printf 'abc' > vm-state.overlay.meta
 set +e
 hexz-diff vm-state.overlay 2> err; rc=$?
 set -e
 [ $rc = 1 ] || fail "malformed .meta (length): exit $rc"
-grep -q 'vm-state.meta' err && grep -q 'multiple of 8' err || fail "malformed .meta message: $(cat err)"
+grep -q 'vm-state.overlay.meta' err && grep -q 'multiple of 8' err || fail "malformed .meta message: $(cat err)"
 
-write_meta vm-state.meta 9 5
+write_meta vm-state.overlay.meta 9 5
 set +e
 hexz-diff vm-state.overlay --blocks 2> err; rc=$?
 set -e

@@ -26,22 +26,22 @@ done
 
 # --files --base on an overlay without .base: no .base appears.
 hexz-diff -b A.img B.img raw.overlay > /dev/null || fail "building the overlay failed"
-[ ! -e raw.base ] || fail "a raw BASE left a .base"
+[ ! -e raw.overlay.base ] || fail "a raw BASE left a .base"
 hexz-diff raw.overlay --files --base A.st > out || fail "--files --base failed"
 grep -q '^+ - .* /data/new.txt' out || fail "--files --base does not name the new file: $(cat out)"
-[ ! -e raw.base ] || fail "hexz-diff --files --base wrote raw.base"
+[ ! -e raw.overlay.base ] || fail "hexz-diff --files --base wrote raw.overlay.base"
 hexz-diff raw.overlay --files --json --base A.st > /dev/null || fail "--files --json --base failed"
-[ ! -e raw.base ] || fail "hexz-diff --files --json --base wrote raw.base"
+[ ! -e raw.overlay.base ] || fail "hexz-diff --files --json --base wrote raw.overlay.base"
 
 # With a .base: naming the same snapshot by another path leaves it as it
 # was; a snapshot of another UUID is refused with the real names.
 hexz-diff -b A.st B.img st.overlay > /dev/null || fail "building the .st overlay failed"
-cp st.base st.base.orig
+cp st.overlay.base st.overlay.base.orig
 ln -s A.st other-name.st
 hexz-diff st.overlay --files --base other-name.st > /dev/null || fail "--files --base (same snapshot) failed"
-cmp st.base st.base.orig || fail "hexz-diff --files rewrote st.base"
-expect_error 1 "st.base: overlay st.overlay was written on top of snapshot" hexz-diff st.overlay --files --base B.st
-cmp st.base st.base.orig || fail "a refused --files rewrote st.base"
+cmp st.overlay.base st.overlay.base.orig || fail "hexz-diff --files rewrote st.overlay.base"
+expect_error 1 "st.overlay.base: overlay st.overlay was written on top of snapshot" hexz-diff st.overlay --files --base B.st
+cmp st.overlay.base st.overlay.base.orig || fail "a refused --files rewrote st.overlay.base"
 truncate -s 20M C.img
 : > out
 : > err

@@ -27,7 +27,7 @@ h.pwrite(b\"CHANGED\" * 100, $blk * $bs)
 h.flush()
 ' && nbdcopy \"\$uri\" after.raw" || fail "writing through hexz-cow failed"
 
-written=$(meta_blocks vm.meta | wc -l)
+written=$(meta_blocks vm.overlay.meta | wc -l)
 changed=$(changed_blocks disk.raw after.raw | wc -l)
 [ "$written" -ge 2048 ] || fail "only $written blocks written"
 [ "$changed" = 1 ] || fail "cmp finds $changed changed blocks, not 1"

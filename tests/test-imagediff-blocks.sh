@@ -58,11 +58,11 @@ dd if=/dev/urandom of=B.img bs=4096 seek=7000 count=3 conv=notrunc status=none
 # raw vs raw
 hexz-diff -b A.img B.img out.overlay > out.txt || fail "raw vs raw failed"
 cat out.txt
-check_blocks A.img B.img out.meta
+check_blocks A.img B.img out.overlay.meta
 n=$(wc -l < ref.txt)
 [ "$n" -gt 20 ] || fail "only $n changed blocks: the test images are too similar"
 grep -q "^Changed Blocks: $n of 8192" out.txt || fail "summary does not say $n changed blocks"
-[ ! -e out.base ] || fail "a .base record was written for a raw BASE"
+[ ! -e out.overlay.base ] || fail "a .base record was written for a raw BASE"
 [ "$(stat -c %s out.overlay)" -eq $((32 * 1024 * 1024)) ] || fail "overlay length is not the disk size"
 # The overlay holds only the changed blocks (allowing for filesystem
 # allocation granularity: at most the changed blocks plus a little).
@@ -72,17 +72,17 @@ serve_copy R.img --filter="$HEXZ_COW_FILTER" file A.img overlay=out.overlay
 cmp R.img B.img || fail "raw base + overlay does not reproduce MODIFIED"
 # The same with raw images read in-process instead of through nbdkit file.
 hexz-diff --direct -b A.img B.img direct.overlay > /dev/null || fail "--direct failed"
-cmp direct.meta out.meta || fail "--direct gives another block set"
+cmp direct.overlay.meta out.overlay.meta || fail "--direct gives another block set"
 cmp direct.overlay out.overlay || fail "--direct gives another overlay"
 
 # .st base: .base record, served through the hexz plugin and the filter.
 hexz-pack A.img A.st
 hexz-diff -b A.st B.img st.overlay > /dev/null || fail ".st vs raw failed"
-check_blocks A.img B.img st.meta
-grep -qx "hexz-base 1" st.base || fail "no .base record"
-grep -qx "path=$tmp/A.st" st.base || fail ".base does not name A.st"
+check_blocks A.img B.img st.overlay.meta
+grep -qx "hexz-base 1" st.overlay.base || fail "no .base record"
+grep -qx "path=$tmp/A.st" st.overlay.base || fail ".base does not name A.st"
 uuid=$(hexz-info A.st | sed -n 's/^UUID: //p')
-grep -qx "uuid=$uuid" st.base || fail ".base does not carry A.st's UUID $uuid"
+grep -qx "uuid=$uuid" st.overlay.base || fail ".base does not carry A.st's UUID $uuid"
 serve_copy R.img --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file=A.st overlay=st.overlay
 cmp R.img B.img || fail ".st base + overlay does not reproduce MODIFIED"
 
@@ -96,12 +96,12 @@ cmp R.img B.img || fail "thin .st does not reproduce MODIFIED"
 
 # NBD URI input (MODIFIED served by nbdkit).
 $NBDKIT -U - -r file B.img --run "hexz-diff -b A.img \"\$uri\" uri.overlay" > /dev/null || fail "NBD URI input failed"
-cmp uri.meta out.meta || fail "NBD URI input gives another block set"
+cmp uri.overlay.meta out.overlay.meta || fail "NBD URI input gives another block set"
 
 # Identical images: nothing changed.
 hexz-diff -b A.img A.st same.overlay > out.txt || fail "identical images failed"
 grep -q "^Changed Blocks: 0 of" out.txt || fail "identical images reported changes"
-[ ! -s same.meta ] || fail ".meta of identical images is not empty"
+[ ! -s same.overlay.meta ] || fail ".meta of identical images is not empty"
 
 # A pair made by changing an image through the overlay: write through
 # hexz-cow, copy the result out, diff against the base.
@@ -114,10 +114,10 @@ h.zero(8 * 4096, 3000 * 4096)
 h.pwrite(h.pread(4096, 200 * 4096), 200 * 4096)
 " && nbdcopy "$uri" W.img' || fail "writing through hexz-cow failed"
 hexz-diff -b A.st W.img w2.overlay > /dev/null || fail "diff of an overlay-made pair failed"
-check_blocks A.img W.img w2.meta
+check_blocks A.img W.img w2.overlay.meta
 # Every changed block was written through the filter (the rewrite of block
-# 200 with its own bytes is in w.meta but is no change).
-meta_blocks w.meta > written.txt
+# 200 with its own bytes is in w.overlay.meta but is no change).
+meta_blocks w.overlay.meta > written.txt
 comm -23 <(sort ref.txt) <(sort written.txt) | grep -q . && fail "diff reports blocks the filter never wrote"
 grep -qx 200 ref.txt && fail "an unchanged rewrite is reported"
 serve_copy R.img --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file=A.st overlay=w2.overlay

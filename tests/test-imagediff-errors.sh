@@ -23,12 +23,12 @@ printf 'grown' | dd of=BIG.img bs=1 seek=$((5 * 1024 * 1024 + 10)) conv=notrunc 
 # Size mismatch: refused, both sizes named, nothing written.
 expect_error 1 "sizes differ" hexz-diff -b A.img BIG.img o.overlay
 grep -q "4194304" "$tmp/err" && grep -q "5242980" "$tmp/err" || fail "the sizes are not stated"
-no_output o.overlay o.meta
+no_output o.overlay o.overlay.meta
 # MODIFIED smaller: refused even with --allow-grow.
 expect_error 1 "smaller" hexz-diff --allow-grow -b BIG.img A.img o.overlay
 # --allow-grow cannot make an overlay larger than its base.
 expect_error 1 "use -O st" hexz-diff --allow-grow -b A.st BIG.img o.overlay
-no_output o.overlay o.meta
+no_output o.overlay o.overlay.meta
 # --allow-grow -O st: works, says so, and the thin snapshot serves BIG.
 hexz-diff --allow-grow -b A.st BIG.img -O st grown.st > out.txt 2> err.txt || fail "--allow-grow -O st failed"
 grep -q "note:.*sizes differ\|note:.*bytes" err.txt || fail "--allow-grow did not say that the sizes differ"
@@ -51,7 +51,7 @@ expect_error 1 "BASE: bad.st" hexz-diff -b bad.st B.img o.overlay
 expect_error 1 "qcow2" sh -c 'printf "QFI\373" > q.img && truncate -s 4M q.img && hexz-diff -b q.img B.img o.overlay'
 expect_error 1 "MODIFIED nbd+unix:///?socket=$tmp/nosock" hexz-diff -b A.img "nbd+unix:///?socket=$tmp/nosock" o.overlay
 expect_error 1 "needs BASE to be a .st" hexz-diff -b A.img B.img -O st t.st
-no_output o.overlay o.meta t.st
+no_output o.overlay o.overlay.meta t.st
 
 # Output over an input.
 cp B.img B0.img

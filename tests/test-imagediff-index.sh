@@ -38,17 +38,17 @@ same_result() {
   local a=$1 b=$2
   hexz-diff -f -b "$a" "$b" idx.ov >/dev/null || fail "index path: hexz-diff -b $a $b failed"
   hexz-diff -f --no-index -b "$a" "$b" read.ov >/dev/null || fail "reading path: hexz-diff -b $a $b failed"
-  cmp idx.meta read.meta || fail "$a vs $b: .meta differs between the index and the reading path"
+  cmp idx.ov.meta read.ov.meta || fail "$a vs $b: .meta differs between the index and the reading path"
   cmp idx.ov read.ov || fail "$a vs $b: overlay differs between the index and the reading path"
 }
 same_result base.st child.st
-[ -s idx.meta ] || fail "base vs child: no changed block found"
+[ -s idx.ov.meta ] || fail "base vs child: no changed block found"
 same_result base.st grand.st
 same_result child.st grand.st
 same_result base.st repack.st
 same_result repack.st grand.st
 same_result child.st repack.st
-[ ! -s idx.meta ] || fail "child vs its repack: $(meta_blocks idx.meta | wc -l) blocks reported changed"
+[ ! -s idx.ov.meta ] || fail "child vs its repack: $(meta_blocks idx.ov.meta | wc -l) blocks reported changed"
 
 # The changed-block list for backup tools (--json changed_extents): merged
 # byte extents of exactly the blocks in .meta, for the snapshot pair (index
@@ -60,7 +60,7 @@ hexz-diff --json -b base.st grand.st > pair.json
 hexz-diff --json -b base.img grand-copy.img > images.json
 set -e
 hexz-diff --json idx.ov > overlay.json
-/usr/bin/python3 - idx.meta pair.json images.json overlay.json <<'PY' || fail "changed_extents do not match the .meta"
+/usr/bin/python3 - idx.ov.meta pair.json images.json overlay.json <<'PY' || fail "changed_extents do not match the .meta"
 import json, struct, sys
 blocks = [v for (v,) in struct.iter_unpack("<Q", open(sys.argv[1], "rb").read())]
 want, i = [], 0
@@ -92,10 +92,10 @@ cmp -s col.img.a col.img.b && fail "the colliding versions are equal"
 hexz-pack -b 64K col.img.a col-a.st > /dev/null
 hexz-pack -b 64K col.img.b col-b.st > /dev/null
 same_result col-a.st col-b.st
-[ "$(meta_blocks idx.meta)" = $((30 * 16)) ] ||
-  fail "colliding pair: want block $((30 * 16)) changed, got: $(meta_blocks idx.meta | tr '\n' ' ')"
+[ "$(meta_blocks idx.ov.meta)" = $((30 * 16)) ] ||
+  fail "colliding pair: want block $((30 * 16)) changed, got: $(meta_blocks idx.ov.meta | tr '\n' ' ')"
 hexz-diff -f --trust-checksums -b col-a.st col-b.st trust.ov > /dev/null
-[ ! -s trust.meta ] || fail "--trust-checksums did not take the equal checksums as equal blocks"
+[ ! -s trust.ov.meta ] || fail "--trust-checksums did not take the equal checksums as equal blocks"
 set +e
 hexz-diff -b col-a.st col-b.st > /dev/null
 rc=$?

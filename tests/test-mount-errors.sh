@@ -30,8 +30,8 @@ done
 expect 1 "No such file" hexz-mount --daemon "$tmp/missing.st" "$tmp/m"
 expect 1 "not a directory" hexz-mount --daemon "$tmp/a.st" "$tmp/a.raw"
 # A bad overlay: its .meta is not a multiple of 8 bytes (nbdkit's own error).
-printf 'xyz' > "$tmp/o.meta"
-expect 1 "o.meta" hexz-mount --daemon --rw --overlay "$tmp/o.overlay" "$tmp/a.st" "$tmp/m"
+printf 'xyz' > "$tmp/o.overlay.meta"
+expect 1 "o.overlay.meta" hexz-mount --daemon --rw --overlay "$tmp/o.overlay" "$tmp/a.st" "$tmp/m"
 
 # --nbd: a clear error and exit 2 where the kernel module is missing.
 if [ ! -e /sys/module/nbd ] && [ ! -e /dev/nbd0 ]; then

@@ -26,7 +26,7 @@ umnt "$tmp/m"
 
 # Rebuild the disk from the snapshot plus the overlay's listed blocks.
 cp "$tmp/a.raw" "$tmp/rebuilt.raw"
-meta_blocks "${ov%.overlay}.meta" > "$tmp/blocks"
+meta_blocks "$ov.meta" > "$tmp/blocks"
 echo "$(wc -l < "$tmp/blocks") blocks changed"
 [ -s "$tmp/blocks" ] || fail ".meta is empty after fuse2fs wrote"
 while read -r b; do

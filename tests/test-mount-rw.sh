@@ -32,8 +32,8 @@ cmp "$tmp/m/disk" "$tmp/expected.raw" || fail "disk does not read back the write
 
 # fsync is an NBD flush: the .meta lists the blocks while still mounted.
 dd if=/dev/null of="$tmp/m/disk" conv=notrunc,fsync status=none
-[ "$(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')" = "0 1 3 4 244 245 246 4095 " ] ||
-  fail "after fsync, .meta holds: $(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')"
+[ "$(meta_blocks "$ov.meta" | tr '\n' ' ')" = "0 1 3 4 244 245 246 4095 " ] ||
+  fail "after fsync, .meta holds: $(meta_blocks "$ov.meta" | tr '\n' ' ')"
 
 # Past the end of the disk: out of space, the size stays.
 if printf x | dd of="$tmp/m/disk" bs=1 seek=16777216 conv=notrunc status=none 2>/dev/null; then
@@ -48,8 +48,8 @@ for w in "${writes[@]}"; do
   got=$(dd if="$ov" bs=1 skip="$1" count=${#2} status=none)
   [ "$got" = "$2" ] || fail "overlay at $1 holds '$got', not '$2'"
 done
-[ "$(meta_blocks "${ov%.overlay}.meta" | tr '\n' ' ')" = "0 1 3 4 244 245 246 4095 " ] || fail ".meta after unmount"
-grep -qx "path=$tmp/a.st" "${ov%.overlay}.base" || fail ".base does not name the snapshot"
+[ "$(meta_blocks "$ov.meta" | tr '\n' ' ')" = "0 1 3 4 244 245 246 4095 " ] || fail ".meta after unmount"
+grep -qx "path=$tmp/a.st" "$ov.base" || fail ".base does not name the snapshot"
 
 # A remount with the overlay shows the writes; without it, the original.
 mnt "$tmp/m" --rw --overlay "$ov" "$tmp/a.st"
@@ -69,5 +69,5 @@ kill -TERM $pid
 wait $pid || fail "hexz-mount exited with $? after SIGTERM"
 pid=
 mountpoint -q "$tmp/f" && fail "still mounted after SIGTERM"
-[ "$(meta_blocks "$tmp/f.meta")" = 9 ] || fail "SIGTERM did not flush: .meta holds $(meta_blocks "$tmp/f.meta")"
+[ "$(meta_blocks "$tmp/f.overlay.meta")" = 9 ] || fail "SIGTERM did not flush: .meta holds $(meta_blocks "$tmp/f.overlay.meta")"
 [ "$(dd if="$tmp/f.overlay" bs=1 skip=40000 count=7 status=none)" = sigterm ] || fail "SIGTERM: overlay data"

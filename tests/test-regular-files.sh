@@ -35,19 +35,19 @@ mkfifo fifo.overlay
 expect_error 1 "fifo.overlay: an overlay must be a regular file, but this is a FIFO" serve overlay=fifo.overlay
 mkfifo fifo.meta
 expect_error 1 "fifo.meta: a .meta file must be a regular file, but this is a FIFO" serve overlay=vm.overlay meta=fifo.meta
-mv vm.base vm.base.real
-mkfifo vm.base
-expect_error 1 "vm.base: a .base record must be a regular file, but this is a FIFO" serve overlay=vm.overlay
+mv vm.overlay.base vm.overlay.base.real
+mkfifo vm.overlay.base
+expect_error 1 "vm.overlay.base: a .base record must be a regular file, but this is a FIFO" serve overlay=vm.overlay
 expect_error 1 "a .base record must be a regular file" timeout 20 hexz-diff vm.overlay
-rm vm.base
-mv vm.base.real vm.base
+rm vm.overlay.base
+mv vm.overlay.base.real vm.overlay.base
 
 # A .meta of more entries than the disk has blocks (4 MiB: 1024 blocks) is
 # refused by its length alone, before it is read: 1 GiB of holes here.
-cp vm.meta vm.meta.good
-truncate -s 1G vm.meta
-expect_error 1 "vm.meta: malformed .meta: 134217728 entries, more than the disk has blocks (1024)" serve overlay=vm.overlay
+cp vm.overlay.meta vm.overlay.meta.good
+truncate -s 1G vm.overlay.meta
+expect_error 1 "vm.overlay.meta: malformed .meta: 134217728 entries, more than the disk has blocks (1024)" serve overlay=vm.overlay
 expect_error 1 "more than the disk has blocks" hexz-diff vm.overlay
 expect_error 1 "more than the disk has blocks" hexz-commit --base base.st --overlay vm.overlay -o new.st
-mv vm.meta.good vm.meta
+mv vm.overlay.meta.good vm.overlay.meta
 serve overlay=vm.overlay || fail "the restored .meta is refused"

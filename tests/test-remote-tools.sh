@@ -29,8 +29,8 @@ head -c 70000 /dev/urandom | dd of="$tmp/new.img" bs=1 seek=300000 conv=notrunc 
 hexz-diff -b "$url" "$tmp/new.img" "$tmp/d-url.overlay" > /dev/null || fail "hexz-diff -b URL failed"
 hexz-diff -b "$local_st" "$tmp/new.img" "$tmp/d-local.overlay" > /dev/null || fail "hexz-diff -b local failed"
 cmp "$tmp/d-url.overlay" "$tmp/d-local.overlay" || fail "hexz-diff -b URL: overlay differs"
-cmp "$tmp/d-url.meta" "$tmp/d-local.meta" || fail "hexz-diff -b URL: .meta differs"
-grep -qx "path=$url" "$tmp/d-url.base" || fail "hexz-diff -b: .base does not store the URL: $(cat "$tmp/d-url.base")"
+cmp "$tmp/d-url.overlay.meta" "$tmp/d-local.overlay.meta" || fail "hexz-diff -b URL: .meta differs"
+grep -qx "path=$url" "$tmp/d-url.overlay.base" || fail "hexz-diff -b: .base does not store the URL: $(cat "$tmp/d-url.overlay.base")"
 # ... and -O st: a local thin snapshot on the URL, serving MODIFIED.
 hexz-diff -b "$url" "$tmp/new.img" "$tmp/d.st" -O st > /dev/null || fail "hexz-diff -b URL -O st failed"
 $NBDKIT -U - "$HEXZ_PLUGIN" file="$tmp/d.st" --run 'nbdcopy "$uri" "$tmp/out.img"' || fail "serving d.st failed"
@@ -45,7 +45,7 @@ h.flush()
 PY
 $NBDKIT -U - --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" url="$url" overlay="$tmp/vm.overlay" \
   --run 'nbdsh -u "$uri" -c "exec(open(\"$tmp/write.py\").read())"' || fail "writing through the overlay failed"
-grep -qx "path=$url" "$tmp/vm.base" || fail ".base does not store the URL: $(cat "$tmp/vm.base")"
+grep -qx "path=$url" "$tmp/vm.overlay.base" || fail ".base does not store the URL: $(cat "$tmp/vm.overlay.base")"
 
 # hexz-diff --files finds the URL base by itself, and with --base URL.
 hexz-diff --json "$tmp/vm.overlay" --files > "$tmp/files-rec.json" || fail "hexz-diff --files (from .base) failed"

@@ -73,7 +73,7 @@ refused "commit over an existing file" "exists already" hexz-commit --flatten a.
 hexz-commit --flatten a.st -o flat.st
 hexz-commit -f --flatten a.st -o flat.st
 hexz-diff -b a.st disk.img ov.overlay
-for out in a.st ov.overlay ov.meta ov.base; do
+for out in a.st ov.overlay ov.overlay.meta ov.overlay.base; do
   refused "commit onto $out" "refusing to overwrite the input" \
     hexz-commit -f --base a.st --overlay ov.overlay -o "$out"
 done
@@ -85,9 +85,9 @@ refused "diff into a directory" "is a directory" hexz-diff -b a.st disk.img dir
 refused "diff onto its input" "refusing to overwrite the input" hexz-diff -b a.st disk.img hard.img
 refused "diff -O st onto its base" "refusing to overwrite the input" hexz-diff -b a.st disk.img -O st a.st
 refused "diff over an existing overlay" "exists already" hexz-diff -b a.st disk.img ov.overlay
-cp keep.img vm.meta
+cp keep.img vm.overlay.meta
 refused "diff whose .meta would be its input" "refusing to overwrite the input" \
-  hexz-diff -f -b a.st vm.meta vm.overlay
-cmp vm.meta keep.img || fail "an input named like a side file was changed"
+  hexz-diff -f -b a.st vm.overlay.meta vm.overlay
+cmp vm.overlay.meta keep.img || fail "an input named like a side file was changed"
 hexz-diff -f -b a.st disk.img ov.overlay
 cmp disk.img keep.img || fail "an input was changed"

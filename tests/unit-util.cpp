@@ -53,13 +53,16 @@ Test(util, uuid) {
 }
 
 Test(util, paths) {
-  cr_assert_eq(replace_extension("/a/vm-state.overlay", ".meta"), std::string("/a/vm-state.meta"));
-  cr_assert_eq(replace_extension("changes", ".meta"), std::string("changes.meta"));
-  cr_assert_eq(replace_extension("/a.b/changes", ".meta"), std::string("/a.b/changes.meta"));
   cr_assert_eq(relative_path("/x/y/base.st", "/x/z"), std::string("../y/base.st"));
   cr_assert_eq(relative_path("/x/base.st", "/x"), std::string("base.st"));
-  cr_assert_eq(default_meta_path("vm-state.overlay"), std::string("vm-state.meta"));
-  cr_assert_eq(default_base_path("vm-state.overlay"), std::string("vm-state.base"));
+  // Side files take the overlay's whole name: vm.overlay and vm.ov never share one.
+  cr_assert_eq(default_meta_path("vm-state.overlay"), std::string("vm-state.overlay.meta"));
+  cr_assert_eq(default_base_path("vm-state.overlay"), std::string("vm-state.overlay.base"));
+  cr_assert_eq(default_meta_path("changes"), std::string("changes.meta"));
+  cr_assert_throw(check_overlay_name("/a/vm.meta"), Error);
+  cr_assert_throw(check_overlay_name("vm.overlay.base"), Error);
+  check_overlay_name("/a/vm.overlay");
+  check_overlay_name("/a/.meta/vm");
 }
 
 static bool fd_open(int fd) { return fcntl(fd, F_GETFD) != -1; }

@@ -1,6 +1,7 @@
 #include "overlay-meta.h"
 
 #include <cerrno>
+#include <cstring>
 #include <fcntl.h>
 #include <sstream>
 #include <sys/stat.h>
@@ -8,12 +9,51 @@
 
 #include "endian.h"
 #include "error.h"
+#include "same-file.h"
 #include "unique-fd.h"
 
 namespace hexz {
 
-std::string default_meta_path(const std::string &overlay) { return replace_extension(overlay, ".meta"); }
-std::string default_base_path(const std::string &overlay) { return replace_extension(overlay, ".base"); }
+namespace {
+
+constexpr const char *SIDE_ENDINGS[] = {".meta", ".base"};
+
+// The overlay whose side file PATH would be (PATH without ".meta" or
+// ".base"), or "" if PATH is not named like a side file.
+std::string side_file_owner(const std::string &path) {
+  for (const char *end : SIDE_ENDINGS) {
+    const size_t n = strlen(end);
+    if (path.size() > n && path.compare(path.size() - n, n, end) == 0 && path[path.size() - n - 1] != '/')
+      return path.substr(0, path.size() - n);
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string default_meta_path(const std::string &overlay) { return overlay + ".meta"; }
+std::string default_base_path(const std::string &overlay) { return overlay + ".base"; }
+
+void check_overlay_name(const std::string &overlay) {
+  const std::string owner = side_file_owner(overlay);
+  if (!owner.empty())
+    throw Error(overlay + ": an overlay must not be named *.meta or *.base: that is the name of a side file of the "
+                    "overlay " + owner + " (side files are OVERLAY.meta and OVERLAY.base); choose another name",
+                EINVAL);
+}
+
+void check_meta_owner(const std::string &overlay, const std::string &meta) {
+  if (same_file(meta, overlay))
+    throw Error("meta=" + meta + ": this is the overlay " + overlay + " itself", EINVAL);
+  if (same_file(meta, default_base_path(overlay)))
+    throw Error("meta=" + meta + ": this is the .base record of the overlay " + overlay, EINVAL);
+  const std::string owner = side_file_owner(meta);
+  struct stat st;
+  if (!owner.empty() && stat(owner.c_str(), &st) == 0 && !same_file(owner, overlay))
+    throw Error("meta=" + meta + ": this is a side file of the overlay " + owner + ", not of " + overlay +
+                    "; refusing to overwrite another overlay's file",
+                EINVAL);
+}
 
 std::vector<uint64_t> parse_meta(const std::string &bytes, uint64_t max_blocks, const std::string &path) {
   if (bytes.size() % 8 != 0)

@@ -13,9 +13,22 @@ namespace hexz {
 
 inline constexpr uint32_t OVERLAY_BLOCK = 4096;
 
-// Default side-file paths for an overlay.
+// Default side-file paths for an overlay: the overlay's whole name with
+// ".meta" or ".base" appended (docs/format.md 2.2), so that two overlays of
+// different names never share a side file (vm.overlay and vm.ov used to
+// share vm.meta).
 std::string default_meta_path(const std::string &overlay);
 std::string default_base_path(const std::string &overlay);
+
+// The other half of that rule, for every writer of an overlay: OVERLAY must
+// not itself be named like a side file (ending in ".meta" or ".base"), or it
+// would be the side file of the overlay named without that ending.  Throws
+// Error naming both.
+void check_overlay_name(const std::string &overlay);
+// An explicit .meta path (the filter's meta=) for OVERLAY must not be the
+// overlay, its .base, nor a side file of another existing file (X.meta or
+// X.base where X exists and is not OVERLAY).  Throws Error naming both.
+void check_meta_owner(const std::string &overlay, const std::string &meta);
 
 // Reads and validates a .meta file: a regular file (opened without blocking:
 // a FIFO or device is refused), length a multiple of 8 and at most

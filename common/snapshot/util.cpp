@@ -197,14 +197,6 @@ std::string relative_path(const std::string &target, const std::string &from_dir
   return r.empty() ? t.string() : r.string();
 }
 
-std::string replace_extension(const std::string &path, const std::string &new_ext) {
-  std::filesystem::path p(path);
-  std::string name = p.filename().string();
-  auto dot = name.rfind('.');
-  if (dot == std::string::npos || dot == 0) return path + new_ext;
-  return (p.parent_path() / (name.substr(0, dot) + new_ext)).string();
-}
-
 std::string env_or(const char *var, const char *fallback) {
   const char *v = getenv(var);
   return v && *v ? v : fallback;

@@ -56,9 +56,6 @@ std::string base_name(const std::string &path);
 std::string absolute_path(const std::string &path);
 // TARGET expressed relative to directory FROM_DIR (both made absolute first).
 std::string relative_path(const std::string &target, const std::string &from_dir);
-// PATH with its extension (after the last '.' of the last component) replaced
-// by NEW_EXT (which includes the dot); appended when there is none.
-std::string replace_extension(const std::string &path, const std::string &new_ext);
 
 // The value of the environment variable VAR when it is set and not empty,
 // else FALLBACK.

@@ -18,6 +18,7 @@
 #include "remote-url.h"
 #include "cow.h"
 #include "error.h"
+#include "overlay-meta.h"
 
 namespace {
 
@@ -105,6 +106,13 @@ int cow_config_complete(nbdkit_next_config_complete *next, nbdkit_backend *nxdat
     nbdkit_error("hexz-cow: meta=%s needs overlay=: an ephemeral overlay has no .meta", meta_path.c_str());
     return -1;
   }
+  // Never a side file of another overlay (docs/format.md 2.2).
+  if (guarded(nullptr, [] {
+        if (overlay_path.empty()) return;
+        hexz::check_overlay_name(overlay_path);
+        if (!meta_path.empty()) hexz::check_meta_owner(overlay_path, meta_path);
+      }) == -1)
+    return -1;
   return next(nxdata);
 }
 
@@ -248,7 +256,7 @@ nbdkit_filter make_filter() {
   f.config_complete = cow_config_complete;
   f.config_help =
       "overlay=<FILE>      Persistent overlay file (default: ephemeral in $TMPDIR).\n"
-      "meta=<FILE>         Modified-block index (default: overlay path with .meta).\n"
+      "meta=<FILE>         Modified-block index (default: the overlay path + .meta).\n"
       "force=true          Reopen an overlay on a snapshot other than its recorded base.";
   f.get_ready = cow_get_ready;
   f.cleanup = cow_cleanup;

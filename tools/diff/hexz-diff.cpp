@@ -39,7 +39,7 @@ static void help() {
       "      --blocks          overlay statistics\n"
       "      --files           the files the modified blocks belong to, then the block list\n"
       "      --base SNAPSHOT   base snapshot for --files (default: from OVERLAY's .base record)\n"
-      "      --meta PATH       the overlay's .meta file (default: OVERLAY with extension .meta)\n"
+      "      --meta PATH       the overlay's .meta file (default: OVERLAY.meta)\n"
       "      --json, --output=json  print the same facts as JSON (hexz-diff.schema.json)\n"
       "      --parser-timeout SECONDS  kill a sandboxed partition table or filesystem\n"
       "                        parser that has not answered after SECONDS (default 600)\n"

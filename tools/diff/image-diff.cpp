@@ -171,6 +171,9 @@ void describe_changes(const ImageInput &base, const ImageInput &mod, const Compa
 // must be writable and must not be an input.
 void check_outputs(const Options &o, const std::string &modified, const std::string &output) {
   check_output(output, {o.base, modified}, o.force);
+  if (o.out == OutKind::OVERLAY) check_overlay_name(output);
+  // The side files are OUTPUT's own (OUTPUT.meta, OUTPUT.base): replacing
+  // them never touches another overlay's.
   if (o.out == OutKind::OVERLAY)
     for (const std::string &side : {default_meta_path(output), default_base_path(output)})
       check_output(side, {o.base, modified}, true);

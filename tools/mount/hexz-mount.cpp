@@ -25,6 +25,7 @@
 #include "mount-pool.h"
 #include "nbdkit-server.h"
 #include "options.h"
+#include "overlay-meta.h"
 #include "process.h"
 #include "snapshot.h"
 #include "unique-fd.h"
@@ -257,6 +258,7 @@ static int tool_main(int argc, char **argv) {
   bool has_memory;
   time_t created;
   try {
+    if (!o.overlay.empty()) check_overlay_name(o.overlay);  // the filter would refuse it too, less plainly
     auto snap = Snapshot::open(o.snapshot);
     has_memory = snap->has_stream(StreamId::MEMORY);
     created = time_t(snap->header().created);
