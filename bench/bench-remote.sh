@@ -11,8 +11,9 @@
 # fixed list of 2,000 random 4 KiB blocks (IN_FLIGHT at a time), (2) a full
 # sequential nbdcopy; then (3) both again for hexz with a warm cache-dir.
 # Time is the median of RUNS; bytes fetched come from nginx's access log.
-# "needed" is the sum of the stored lengths of the distinct blocks the
-# random list touches (read from the .st index, format 1).
+# "needed" is what the random list cannot do without: the stored bytes of
+# the distinct blocks it touches, of their index pages and of the opening
+# reads, as hexz-info --map reports them.
 #
 # Images: the dense benchmark image (DENSE_MB, default 1500) and, if
 # bench-diff.sh has built it, its 2 GiB GPT disk ($BENCH_DIR/diff/disk.raw).
@@ -104,26 +105,29 @@ PY
 IN_FLIGHT=${IN_FLIGHT:-16}
 export NRAND IN_FLIGHT
 
-# needed ST: the stored bytes of the distinct blocks the random list reads.
+# needed ST: the stored bytes the random list needs, as hexz-info --map
+# tells them: the distinct stored ranges of the blocks it touches, the
+# stored index pages describing them, and what opening reads (the header's
+# 4 KiB and the section area).
 needed() {
-  /usr/bin/python3 - "$1" <<'PY'
-import os, random, struct, sys
-f = open(sys.argv[1], "rb")
-h = f.read(512)
-bs = struct.unpack_from("<I", h, 48)[0]
-n = struct.unpack_from("<I", h, 52)[0]
-for i in range(n):
-    t, fl, off, ln, ck = struct.unpack_from("<IIQQQ", h, 80 + 32 * i)
-    if t != 1: continue
-    f.seek(off); sh = f.read(32)
-    sid, _, size, count = struct.unpack_from("<IIQQ", sh)
-    if sid != 0: continue
-    idx = f.read(24 * count)
-    random.seed(7)
-    offs = [random.randrange(size // 4096) * 4096 for _ in range(int(os.environ["NRAND"]))]
-    blocks = {o // bs for o in offs} | {(o + 4095) // bs for o in offs}
-    print(sum(struct.unpack_from("<QI", idx, 24 * b)[1] for b in blocks if b < count))
-PY
+  hexz-info --map --json "$1" | /usr/bin/python3 -c '
+import bisect, json, os, random, sys
+m = json.load(sys.stdin)
+st, bs = m["streams"]["disk"], m["block_size"]
+ext = st["extents"]
+size = ext[-1]["start"] + ext[-1]["length"]
+starts = [e["start"] for e in ext]
+random.seed(7)
+offs = [random.randrange(size // 4096) * 4096 for _ in range(int(os.environ["NRAND"]))]
+ranges, pages = set(), set()
+for b in {o // bs for o in offs} | {(o + 4095) // bs for o in offs}:
+    if b * bs >= size: continue
+    p = st["pages"][b // st["page_entries"]]
+    if p["kind"] == "stored": pages.add((p["offset"], p["stored_length"]))
+    e = ext[bisect.bisect_right(starts, b * bs) - 1]
+    if e["kind"] == "data": ranges.add((e["offset"], e["stored_length"]))
+print(sum(n for _, n in ranges | pages) + 4096 + m["file_size"] - m["data_end"])
+'
 }
 
 log=$rd/nginx/access.log

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # hexz-pack and hexz-info on a real ext4 image: every method and block size,
-# a memory stream, a message, the JSON output, --verify, --help/--version
+# a memory stream, a message, the JSON output, --verify, --map, --help/--version
 # and usage errors.
 source "$srcdir/functions.sh"
 requires mkfs.ext4 /usr/bin/python3
@@ -59,6 +59,35 @@ hexz-info --json "$tmp/z1.st" > "$tmp/z1.json"
 hexz-info --output=json "$tmp/z.st" | cmp - "$tmp/z.json" || fail "--output=json differs from --json"
 hexz-info --output=human "$tmp/z.st" | grep -q "^UUID: " || fail "--output=human is not the text form"
 
+# --map: the extents cover each stream end to end, its data extents are the
+# data blocks and their stored bytes (and its stored pages the index bytes)
+# add up to what --json counts; the table form has a line per data block.
+for f in z.st s.st; do
+  hexz-info --map --json "$tmp/$f" > "$tmp/map.json"
+  hexz-info --json "$tmp/$f" > "$tmp/info.json"
+  /usr/bin/python3 - "$tmp/map.json" "$tmp/info.json" <<'PY' || fail "--map of $f does not match --json"
+import json, sys
+m, i = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert m["block_size"] == i["block_size"] and m["file_size"] == i["file_size"]
+assert set(m["streams"]) == set(i["streams"])
+for name, st in m["streams"].items():
+    info, pos, seen = i["streams"][name], 0, {}
+    for e in st["extents"]:
+        assert e["start"] == pos and e["length"] > 0, e
+        pos += e["length"]
+        if e["kind"] == "data":
+            assert e["length"] <= m["block_size"] and 4096 <= e["offset"] < m["data_end"]
+            seen[e["offset"]] = e["stored_length"]
+    assert pos == info["size"], (pos, info["size"])
+    assert sum(e["kind"] == "data" for e in st["extents"]) == info["data_blocks"]
+    assert sum(seen.values()) == info["stored_bytes"]
+    assert len(st["pages"]) == info["index_pages"]
+    assert sum(p.get("stored_length", 0) for p in st["pages"]) == info["index_bytes"]
+PY
+done
+[ "$(hexz-info --map "$tmp/z.st" | grep -c ' data ')" = "$(json "$tmp/z.json" 'd["streams"]["disk"]["data_blocks"]')" ] ||
+  fail "--map table: not one line per data block"
+
 # --help, --version, usage errors (exit 2).
 for t in hexz-pack hexz-info; do
   $t --help | grep -q "^Usage: $t" || fail "$t --help"
@@ -71,6 +100,7 @@ expect_usage() {
   [ $rc = 2 ] || fail "'$*' gave exit $rc, expected 2"
 }
 expect_usage hexz-info --output=yaml "$tmp/z.st"
+expect_usage hexz-info --map --verify "$tmp/z.st"
 expect_usage hexz-pack -b 3000 "$tmp/disk.img" "$tmp/x.st"
 expect_usage hexz-pack -b 2M "$tmp/disk.img" "$tmp/x.st"
 expect_usage hexz-pack -c gzip "$tmp/disk.img" "$tmp/x.st"

@@ -13,6 +13,7 @@
 
 #include "error.h"
 #include "format.h"
+#include "info-map.h"
 #include "json.h"
 #include "options.h"
 #include "snapshot.h"
@@ -25,13 +26,14 @@ static void help() {
   printf(
       "hexz-info: show what a .st snapshot holds\n"
       "\n"
-      "Usage: hexz-info [--json | --output=json] [--verify] SNAPSHOT.st\n"
+      "Usage: hexz-info [--json | --output=json] [--verify | --map] SNAPSHOT.st\n"
       "\n"
       "Options:\n"
       "      --json     print the same facts as JSON (schema in hexz-info(1))\n"
       "      --output=human|json\n"
       "                 the same choice in qemu-img's spelling (default: human)\n"
       "      --verify   decode every stored block and check every checksum\n"
+      "      --map      print where every block and index page is stored instead\n"
       "  -h, --help     show this help\n"
       "  -V, --version  show the version\n"
       "\n"
@@ -137,30 +139,37 @@ StreamStats walk(const Snapshot &s, StreamId id, bool verify, std::set<uint64_t>
 }  // namespace
 
 static int tool_main(int argc, char **argv) {
-  enum { OPT_JSON = 256, OPT_OUTPUT, OPT_VERIFY };
+  enum { OPT_JSON = 256, OPT_OUTPUT, OPT_VERIFY, OPT_MAP };
   static const struct option longopts[] = {{"json", no_argument, nullptr, OPT_JSON},
                                            {"output", required_argument, nullptr, OPT_OUTPUT},
                                            {"verify", no_argument, nullptr, OPT_VERIFY},
+                                           {"map", no_argument, nullptr, OPT_MAP},
                                            {"help", no_argument, nullptr, 'h'},
                                            {"version", no_argument, nullptr, 'V'},
                                            {nullptr, 0, nullptr, 0}};
-  bool json = false, do_verify = false;
+  bool json = false, do_verify = false, do_map = false;
   int c;
   while ((c = next_option(PROG, argc, argv, "hV", longopts)) != -1) {
     switch (c) {
       case OPT_JSON: json = true; break;
       case OPT_OUTPUT: json = parse_output(PROG, optarg); break;
       case OPT_VERIFY: do_verify = true; break;
+      case OPT_MAP: do_map = true; break;
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: usage_error(PROG, "unknown option");
     }
   }
   if (argc - optind != 1) usage_error(PROG, "expected one SNAPSHOT.st");
+  if (do_map && do_verify) usage_error(PROG, "--map and --verify cannot be combined");
   std::string path = argv[optind];
 
   try {
     auto s = Snapshot::open(path);
+    if (do_map) {
+      print_map(*s, path, json, stdout);
+      return EXIT_OK;
+    }
     const Header &h = s->header();
     std::set<uint64_t> seen;
     std::vector<std::string> damage;
