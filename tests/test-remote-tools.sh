@@ -2,7 +2,7 @@
 # The tools take a URL wherever they take a .st: hexz-info (and --verify),
 # hexz-diff -b, an overlay on a URL base (its .base record stores the URL),
 # hexz-diff OVERLAY --files --base URL, hexz-commit --base URL --thin (a local
-# thin snapshot whose parent is the URL), and hexz-mount URL.
+# thin snapshot whose parent is the URL), and hexz-mount URL (and --rw).
 source "$srcdir/functions.sh"
 source "$srcdir/remote-functions.sh"
 requires nginx nbdsh nbdcopy mkfs.ext4 cmp
@@ -20,8 +20,26 @@ local_st=$tmp/www/img/base.st
 hexz-info --json "$url" > "$tmp/info-url.json" || fail "hexz-info URL failed"
 hexz-info --json "$local_st" | sed "s|$local_st|$url|g" > "$tmp/info-local.json"
 cmp "$tmp/info-local.json" "$tmp/info-url.json" || fail "hexz-info URL differs: $(diff "$tmp/info-local.json" "$tmp/info-url.json")"
+# --verify fetches runs of adjacent blocks in one range request each, not a
+# request per block.
+: > "$nginx_log"
 hexz-info --verify "$url" > "$tmp/verify" || fail "hexz-info --verify URL failed"
 grep -q "Verify: OK" "$tmp/verify" || fail "no verification: $(cat "$tmp/verify")"
+data_blocks=$(/usr/bin/python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["streams"]["disk"]["data_blocks"])' "$tmp/info-url.json")
+gets=$(log_gets "$nginx_log")
+[ "$data_blocks" -gt 20 ] && [ "$gets" -lt $((data_blocks / 5)) ] ||
+  fail "hexz-info --verify URL made $gets requests for $data_blocks data blocks"
+# ... and still names a damaged block.
+cp "$local_st" "$tmp/www/img/bad.st"
+off=$(hexz-info --map --json "$local_st" | /usr/bin/python3 -c '
+import json, sys
+print([e for e in json.load(sys.stdin)["streams"]["disk"]["extents"] if e["kind"] == "data"][5]["offset"])')
+printf 'XXXX' | dd of="$tmp/www/img/bad.st" bs=1 seek=$((off + 2)) conv=notrunc status=none
+if hexz-info --verify "$nginx_url/img/bad.st" > "$tmp/verify" 2> "$tmp/verify.err"; then
+  fail "hexz-info --verify URL passed a damaged block"
+fi
+grep -q "bad.st: disk stream, block [0-9]*: .*\(corrupt\|checksum\)" "$tmp/verify.err" ||
+  fail "--verify URL does not name the damaged block: $(cat "$tmp/verify.err")"
 
 # hexz-diff -b URL FILE: the same block diff as from the local file.
 cp "$tmp/base.img" "$tmp/new.img"
@@ -68,4 +86,28 @@ if [ -c /dev/fuse ] && command -v fusermount3 > /dev/null; then
   hexz-mount --daemon "$url" "$tmp/m" || fail "hexz-mount URL failed"
   cmp "$tmp/m/disk" "$tmp/base.img" || fail "hexz-mount URL: disk differs"
   hexz-unmount "$tmp/m"
+
+  # --rw over a URL: the overlay is local (its .base stores the URL), a
+  # remount shows the writes, the served object never changes.
+  st_sum=$(md5sum < "$local_st")
+  cp "$tmp/base.img" "$tmp/rw.img"
+  hexz-mount --daemon --rw --overlay "$tmp/rw.overlay" "$url" "$tmp/m" || fail "hexz-mount --rw URL failed"
+  for w in "5001 hello" "16380 across-a-boundary" "0 Z"; do
+    set -- $w
+    for f in "$tmp/m/disk" "$tmp/rw.img"; do
+      printf '%s' "$2" | dd of="$f" bs=1 seek="$1" conv=notrunc status=none || fail "writing to $f failed"
+    done
+  done
+  cmp "$tmp/m/disk" "$tmp/rw.img" || fail "hexz-mount --rw URL: the disk does not read back the writes"
+  hexz-unmount "$tmp/m"
+  grep -qx "path=$url" "$tmp/rw.base" || fail "hexz-mount --rw URL: .base does not store the URL: $(cat "$tmp/rw.base")"
+  hexz-mount --daemon --rw --overlay "$tmp/rw.overlay" "$url" "$tmp/m" || fail "remounting --rw URL failed"
+  cmp "$tmp/m/disk" "$tmp/rw.img" || fail "hexz-mount --rw URL: the remount lost the writes"
+  hexz-unmount "$tmp/m"
+  # Without --overlay (ephemeral): writable, and nothing is left behind.
+  hexz-mount --daemon --rw "$url" "$tmp/m" || fail "hexz-mount --rw URL (ephemeral) failed"
+  printf 'ephemeral' | dd of="$tmp/m/disk" bs=1 seek=70000 conv=notrunc status=none || fail "ephemeral write failed"
+  [ "$(dd if="$tmp/m/disk" bs=1 skip=70000 count=9 status=none)" = ephemeral ] || fail "ephemeral write not read back"
+  hexz-unmount "$tmp/m"
+  [ "$(md5sum < "$local_st")" = "$st_sum" ] || fail "hexz-mount --rw URL changed the served snapshot"
 fi
