@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # nbdkit hexz url=: standalone and thin snapshots served byte-exact from a
 # real nginx (and S3) on loopback, thin parents resolved against the child's
-# URL, adjacent blocks fetched in one range request, clear start-up errors,
+# URL, adjacent blocks fetched in one range request, index pages fetched
+# once each at start-up, clear start-up errors,
 # retries across a server restart, EIO when it stays down, a replaced object
 # refused, and a cache-dir that makes a second run fetch no block and
 # refetches a damaged entry.
@@ -51,6 +52,51 @@ copy "$tmp/out.img" url="$child_url"
 cmp "$tmp/new.img" "$tmp/out.img" || fail "thin over http: data differs"
 copy "$tmp/out.img" url="$child_url" cache-size=0
 cmp "$tmp/new.img" "$tmp/out.img" || fail "thin over http (no cache): data differs"
+
+# Index pages are fetched at start-up, each once, before any block, though
+# 64 reads at once need them (no cache: every read goes to the server); and
+# at start-up means before the first client request.
+for st in child base; do hexz-info --map --json "$tmp/www/img/$st.st" > "$tmp/$st.map"; done
+: > "$nginx_log"
+$NBDKIT -U - "$HEXZ_PLUGIN" url="$child_url" --run true || fail "nbdkit hexz url=$child_url failed"
+/usr/bin/python3 - "$nginx_log" "$tmp/child.map" "$tmp/base.map" <<'PY' || fail "index pages not fetched at start-up: $(cat "$nginx_log")"
+import json, sys
+log = {(l.split()[1].rsplit("/", 1)[1], l.split()[3]) for l in open(sys.argv[1]) if l.startswith("GET")}
+for name, path in (("child.st", sys.argv[2]), ("base.st", sys.argv[3])):
+    for p in json.load(open(path))["streams"]["disk"]["pages"]:
+        if p["kind"] == "stored":
+            assert (name, "bytes=%d-%d" % (p["offset"], p["offset"] + p["stored_length"] - 1)) in log, (name, p)
+PY
+: > "$nginx_log"
+$NBDKIT -U - "$HEXZ_PLUGIN" url="$child_url" cache-size=0 --run 'nbdsh -u "$uri" -c "
+import nbd
+for i in range(64):
+    h.aio_pread(nbd.Buffer(4096), (i * 977 % 4096) * 4096)
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+"' || fail "parallel reads of the thin snapshot failed"
+/usr/bin/python3 - "$nginx_log" "$tmp/child.map" "$tmp/base.map" <<'PY' || fail "index pages not fetched once each at start-up: $(cat "$nginx_log")"
+import json, sys
+log = [l.split() for l in open(sys.argv[1]) if l.startswith("GET")]
+pages, opening = {}, set()
+for name, path in (("child", sys.argv[2]), ("base", sys.argv[3])):
+    m = json.load(open(path))
+    opening.add((name, "bytes=0-4095"))
+    opening.add((name, "bytes=%d-%d" % (m["data_end"], m["file_size"] - 1)))
+    for p in m["streams"]["disk"]["pages"]:
+        if p["kind"] == "stored":
+            pages[(name, "bytes=%d-%d" % (p["offset"], p["offset"] + p["stored_length"] - 1))] = 0
+first_block = None
+for k, (_, uri, _, rng, _) in enumerate(log):
+    key = (uri.rsplit("/", 1)[1][:-3], rng)
+    if key in pages:
+        pages[key] += 1
+        assert first_block is None, "page %s after a block" % (key,)
+    elif key not in opening and first_block is None:
+        first_block = k
+assert pages and all(n == 1 for n in pages.values()), pages
+assert first_block is not None
+PY
 
 # Start-up errors name the URL and the problem.
 # (Not under ASan: there nbdkit's exit after a start-up failure can deadlock

@@ -3,6 +3,7 @@
 // a damaged page fails only the blocks it describes, and hostile page
 // tables are refused at open.
 
+#include <chrono>
 #include <criterion/criterion.h>
 #include <fstream>
 #include <iterator>
@@ -424,6 +425,28 @@ Test(paged, version_1_is_refused) {
   store_le16(&b[8], 1);
   store_le64(&b[504], checksum(b.data(), 504));
   expect_refused(b, "format version 1 (written by hexz before its paged index) is no longer read");
+}
+
+// Threads that miss on the same page at once wait for one read of it.
+Test(paged, parallel_misses_read_a_page_once) {
+  SparseSource src(256ull << 20, scattered(256ull << 20, 50, 60000, 4));
+  std::string p = path_for("single-flight.st");
+  pack_source(p, src, WriterOptions());
+  // Slow reads after the open make the threads meet on the miss.
+  struct SlowStorage : test::MemStorage {
+    using MemStorage::MemStorage;
+    void read(void *buf, size_t len, uint64_t off) override {
+      if (reads().size() >= 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      MemStorage::read(buf, len, off);
+    }
+  };
+  auto *mem = new SlowStorage(test::load_file(p));
+  auto s = Snapshot::open(std::unique_ptr<Storage>(mem));
+  cr_assert_eq(s->page_count(StreamId::DISK), 1u);
+  std::vector<std::thread> ts;
+  for (unsigned t = 0; t < 16; t++) ts.emplace_back([&, t] { s->entry(StreamId::DISK, t * 97); });
+  for (auto &t : ts) t.join();
+  cr_assert_eq(mem->reads().size(), 3u, "%zu reads: the page was read more than once", mem->reads().size());
 }
 
 Test(paged, page_cache_is_bounded_lru) {

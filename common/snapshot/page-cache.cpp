@@ -2,7 +2,8 @@
 
 namespace hexz {
 
-static uint64_t page_bytes(const Page &p) { return p.size() * sizeof(IndexEntry) + 64; }
+static uint64_t page_bytes(size_t entries) { return entries * sizeof(IndexEntry) + 64; }
+static uint64_t page_bytes(const Page &p) { return page_bytes(p.size()); }
 
 PageCache::PageCache(uint64_t capacity) : shard_capacity_(capacity / SHARDS) {}
 
@@ -13,6 +14,25 @@ bool PageCache::lookup(uint64_t key, uint32_t k, IndexEntry &out) {
   if (it == sh.map.end()) return false;
   if (it->second != sh.lru.begin()) sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
   out = (*it->second->second)[k];
+  return true;
+}
+
+std::shared_ptr<const Page> PageCache::find(uint64_t key) {
+  Shard &sh = shard_for(key);
+  std::lock_guard<std::mutex> g(sh.m);
+  auto it = sh.map.find(key);
+  if (it == sh.map.end()) return nullptr;
+  if (it->second != sh.lru.begin()) sh.lru.splice(sh.lru.begin(), sh.lru, it->second);
+  return it->second->second;
+}
+
+bool PageCache::would_keep(const std::vector<std::pair<uint64_t, uint32_t>> &keys_entries) {
+  uint64_t bytes[SHARDS] = {0};
+  for (auto &[key, n] : keys_entries) {
+    uint64_t &b = bytes[&shard_for(key) - shards_];
+    b += page_bytes(n);
+    if (b > shard_capacity_) return false;
+  }
   return true;
 }
 

@@ -30,6 +30,11 @@ class PageCache {
   // Copies entry K of page KEY into OUT and returns true if the page is
   // cached (and marks it recently used).
   bool lookup(uint64_t key, uint32_t k, IndexEntry &out);
+  // The page KEY if cached (marked recently used), else null.
+  std::shared_ptr<const Page> find(uint64_t key);
+  // Whether pages of these KEYS, of ENTRIES entries each, would all be kept
+  // if inserted into an empty cache (no shard over its share).
+  bool would_keep(const std::vector<std::pair<uint64_t, uint32_t>> &keys_entries);
   // Inserts PAGE under KEY (unless already there), evicting the least
   // recently used pages of its shard beyond the shard's share of the
   // capacity (a shard always keeps the newest page).

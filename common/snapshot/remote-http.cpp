@@ -179,7 +179,9 @@ HttpObject::HttpObject(const std::string &url, const RemoteOptions &opts) : url_
   curl_share_setopt(sh, CURLSHOPT_USERDATA, this);
   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
   curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-  curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+  // Not the connection cache: each pooled handle keeps its own kept-alive
+  // connection.  Shared, libcurl serialized parallel requests enough that 16
+  // of them through a 20 ms proxy took about 60 ms a round instead of 22.
 
   auto add = [&](const std::string &h) {
     curl_slist *l = curl_slist_append(headers_, h.c_str());

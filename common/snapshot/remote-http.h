@@ -7,8 +7,8 @@
 // instead of mixing two versions.
 //
 // Requests can be made from many threads at once: each takes an easy handle
-// from a pool (so connections are kept alive and reused), and the handles
-// share DNS, TLS sessions and connections through one share handle.
+// from a pool (each keeps its connection alive, so connections are reused),
+// and the handles share DNS and TLS sessions through one share handle.
 // Transient failures (timeouts, dropped connections, HTTP 408/429/5xx) are
 // retried with exponential backoff, RemoteOptions::retries times; then the
 // request fails with Error(EIO) naming the URL, the range and the last status.

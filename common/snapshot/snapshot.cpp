@@ -1,7 +1,9 @@
 #include "snapshot.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <thread>
 
 #include "checksum.h"
 #include "codec.h"
@@ -172,6 +174,9 @@ Page Snapshot::read_page(StreamId s, uint64_t p) const {
   return page;
 }
 
+// Page cache keys: the page number with the stream id in the low bit.
+static uint64_t page_key(StreamId s, uint64_t p) { return p << 1 | unsigned(s); }
+
 IndexEntry Snapshot::entry(StreamId s, uint64_t i) const {
   const Stream &st = streams_[unsigned(s)];
   if (!st.present || i >= st.hdr.block_count) throw Error(path_ + ": block index out of range", EINVAL);
@@ -182,14 +187,69 @@ IndexEntry Snapshot::entry(StreamId s, uint64_t i) const {
     e.kind = ref.kind == PageKind::ZERO ? BlockKind::ZERO : BlockKind::PARENT;
     return e;
   }
-  // Cache keys: the page number with the stream id in the low bit.
-  const uint64_t key = p << 1 | unsigned(s);
+  const uint64_t key = page_key(s, p);
   const uint32_t k = uint32_t(i & ((uint64_t(1) << st.hdr.page_shift) - 1));
   if (pages_.lookup(key, k, e)) return e;
-  auto page = std::make_shared<const Page>(read_page(s, p));
-  e = (*page)[k];
-  pages_.insert(key, std::move(page));
-  return e;
+  return (*cached_page(s, p))[k];
+}
+
+std::shared_ptr<const Page> Snapshot::cached_page(StreamId s, uint64_t p) const {
+  const uint64_t key = page_key(s, p);
+  std::unique_lock<std::mutex> lk(loading_mu_);
+  auto it = loading_.find(key);
+  if (it != loading_.end()) {
+    auto f = it->second;
+    lk.unlock();
+    return f.get();  // rethrows the loader's Error
+  }
+  // Loaded (and inserted) since the caller's lookup missed?
+  if (auto page = pages_.find(key)) return page;
+  std::promise<std::shared_ptr<const Page>> promise;
+  auto f = promise.get_future().share();
+  loading_.emplace(key, f);
+  lk.unlock();
+  try {
+    auto page = std::make_shared<const Page>(read_page(s, p));
+    pages_.insert(key, page);
+    promise.set_value(std::move(page));
+  } catch (...) {
+    promise.set_exception(std::current_exception());
+  }
+  lk.lock();
+  loading_.erase(key);
+  lk.unlock();
+  return f.get();
+}
+
+void Snapshot::preload_index() const {
+  if (!dynamic_cast<RemoteStorage *>(storage_.get())) return;
+  std::vector<std::pair<StreamId, uint64_t>> todo;
+  std::vector<std::pair<uint64_t, uint32_t>> keys;
+  uint64_t stored = 0;
+  for (unsigned k = 0; k < NUM_STREAMS; k++)
+    for (uint64_t p = 0; p < streams_[k].table.size(); p++) {
+      const PageRef &ref = streams_[k].table[p];
+      if (ref.kind != PageKind::STORED) continue;
+      todo.emplace_back(StreamId(k), p);
+      stored += ref.stored_len;
+      keys.emplace_back(page_key(StreamId(k), p), hexz::page_length(streams_[k].hdr, p));
+    }
+  // Only what the cache keeps: a page pushed out again would be fetched twice.
+  if (todo.empty() || stored > PRELOAD_PAGE_BYTES || !pages_.would_keep(keys)) return;
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> threads;
+  const size_t n = std::min<size_t>(todo.size(), 16);
+  for (size_t t = 0; t < n; t++)
+    threads.emplace_back([&] {
+      for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+        try {
+          cached_page(todo[i].first, todo[i].second);
+        } catch (const Error &) {
+          // Fetched again, and reported, by the first request that needs it.
+        }
+      }
+    });
+  for (auto &t : threads) t.join();
 }
 
 void Snapshot::read_block(StreamId s, uint64_t i, void *buf) const {

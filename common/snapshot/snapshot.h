@@ -16,7 +16,10 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -73,6 +76,17 @@ class Snapshot {
   // read.  Throws Error(EIO) naming the file, stream and page on damage.
   Page read_page(StreamId s, uint64_t p) const;
 
+  // For a snapshot behind a URL: loads every stored index page of both
+  // streams into the page cache now, several requests in flight, if they are
+  // few enough to stay there (at most PRELOAD_PAGE_BYTES stored, and none
+  // pushed out of the page cache by another); otherwise, or for a local file, does nothing.  Each page
+  // then costs no round trip of its own on the first request that needs it.
+  // A page that cannot be fetched or is damaged is left out (the request
+  // needing it fetches it again, and fails with the message).  Not for the
+  // parents: call it on each snapshot of a chain.
+  void preload_index() const;
+  static constexpr uint64_t PRELOAD_PAGE_BYTES = 8ull << 20;
+
   // Reads the logical bytes of block I of stream S into BUF (at least
   // block_size() bytes), following PARENT entries through the chain and
   // verifying the checksum of every decoded block.  Throws Error(EIO) naming
@@ -99,6 +113,9 @@ class Snapshot {
                    const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
   void parse_stream(const std::string &bytes);
   void check_pages_disjoint() const;
+  // Page P of stream S through the page cache.  Single-flight: threads that
+  // miss on a page being read wait for that read instead of fetching it too.
+  std::shared_ptr<const Page> cached_page(StreamId s, uint64_t p) const;
 
   struct Stream {
     bool present = false;
@@ -114,6 +131,8 @@ class Snapshot {
   std::optional<ParentRef> parent_ref_;
   std::shared_ptr<const Snapshot> parent_;
   mutable PageCache pages_;
+  mutable std::mutex loading_mu_;
+  mutable std::map<uint64_t, std::shared_future<std::shared_ptr<const Page>>> loading_;
 };
 
 }  // namespace hexz

@@ -127,6 +127,9 @@ int hexz_get_ready() {
     // Retries, refetched cache entries and the like go to nbdkit -v.
     hexz::set_remote_logger([](const std::string &m) { nbdkit_debug("hexz: %s", m.c_str()); });
     auto snap = hexz::Snapshot::open(file);
+    // A remote snapshot's index pages, fetched now in parallel, cost the
+    // first requests no round trip each.
+    for (const hexz::Snapshot *s = snap.get(); s; s = s->parent().get()) s->preload_index();
     reader = std::make_unique<Reader>(snap, cache_size);
     nbdkit_debug("hexz: %s: block size %" PRIu32 ", disk %" PRIu64 " bytes, memory %" PRIu64
                  " bytes, cache %" PRIu64 " bytes in %u shards",
