@@ -10,7 +10,11 @@
 # Measured, each from a cold start (a new server process): (1) reading a
 # fixed list of 2,000 random 4 KiB blocks (IN_FLIGHT at a time), (2) a full
 # sequential nbdcopy; then (3) both again for hexz with a warm cache-dir.
-# Time is the median of RUNS; bytes fetched come from nginx's access log.
+# Time is the median of RUNS; bytes fetched come from nginx's access log,
+# and hexz's requests are split by what they fetched (open, index pages,
+# blocks).  Every reader of the random list is the same nbdsh client with
+# the same list and IN_FLIGHT requests at a time.  TOOLS, PHASES and ONLY
+# run a part (below).
 # "needed" is what the random list cannot do without: the stored bytes of
 # the distinct blocks it touches, of their index pages and of the opening
 # reads, as hexz-info --map reports them.
@@ -24,6 +28,10 @@ done
 [ -e /usr/lib/x86_64-linux-gnu/qemu/block-curl.so ] ||
   { echo "bench-remote: qemu's curl driver is missing (apt-get install qemu-block-extra)"; exit 1; }
 DELAY_MS=${DELAY_MS:-20}
+# What to run (all by default): TOOLS from hexz qemu curl warm, PHASES from
+# rand seq.  The ratios need all of them.
+TOOLS=${TOOLS:-hexz qemu curl warm}
+PHASES=${PHASES:-rand seq}
 NRAND=${NRAND:-2000}
 rd=$BENCH_DIR/remote
 mkdir -p "$rd/www" "$rd/nginx"
@@ -33,6 +41,10 @@ images=()
 dense_image "$BENCH_DIR/dense.img"
 images+=("$BENCH_DIR/dense.img")
 [ -f "$BENCH_DIR/diff/disk.raw" ] && images+=("$BENCH_DIR/diff/disk.raw")
+# ONLY=NAME (dense or disk): that image alone.
+if [ -n "${ONLY:-}" ]; then
+  for i in "${images[@]}"; do [ "$(basename "${i%.*}")" = "$ONLY" ] && images=("$i"); done
+fi
 
 # nginx on loopback, and the proxy in front of it.
 port=$((20000 + RANDOM % 20000))
@@ -44,7 +56,7 @@ pid $rd/nginx/nginx.pid;
 error_log $rd/nginx/error.log;
 events { worker_connections 1024; }
 http {
-  log_format b '\$request_method \$uri \$status \$body_bytes_sent';
+  log_format b '\$request_method \$uri \$status \$http_range \$body_bytes_sent \$msec';
   access_log $rd/nginx/access.log b;
   keepalive_requests 1000000;
   sendfile on;
@@ -131,7 +143,30 @@ print(sum(n for _, n in ranges | pages) + 4096 + m["file_size"] - m["data_end"])
 }
 
 log=$rd/nginx/access.log
-fetched() { awk '$1 == "GET" || $1 == "HEAD" { n += $NF } END { print n + 0 }' "$log"; }
+# phases ST: hexz's requests of the last run by what they fetched, as
+# hexz-info --map places the ranges: "open" (the header, the section area),
+# "index" (index pages) and "blocks" (stored blocks), each as
+# requests/bytes.
+phases() {
+  hexz-info --map --json "$1" | /usr/bin/python3 -c '
+import bisect, json, sys
+m = json.load(sys.stdin)
+pages = sorted((p["offset"], p["offset"] + p["stored_length"]) for s in m["streams"].values()
+               for p in s["pages"] if p["kind"] == "stored")
+starts = [a for a, _ in pages]
+n = {"open": [0, 0], "index": [0, 0], "blocks": [0, 0]}
+for line in open(sys.argv[1]):
+    f = line.split()
+    if f[0] != "GET" or not f[3].startswith("bytes="): continue
+    a, b = (int(x) for x in f[3][6:].split("-"))
+    k = bisect.bisect_right(starts, a) - 1
+    kind = "open" if a == 0 or a >= m["data_end"] else "index" if k >= 0 and pages[k][1] > a else "blocks"
+    n[kind][0] += 1
+    n[kind][1] += int(f[4])
+print(" ".join("%s %d/%d" % (k, v[0], v[1]) for k, v in n.items()))
+' "$log"
+}
+fetched() { awk '$1 == "GET" || $1 == "HEAD" { n += $5 } END { print n + 0 }' "$log"; }
 requests() { grep -c . "$log" || true; }
 
 # run TOOL WHAT IMG: one cold measurement; prints "seconds bytes requests".
@@ -168,26 +203,29 @@ for img in "${images[@]}"; do
   st=$(stat -c %s "www/$name.st")
   need=$(needed "www/$name.st")
   echo "== $name: raw $(stat -c %s "www/$name.raw") bytes, .st $st, qcow2 $(stat -c %s "www/$name.qcow2"); random list needs $need stored bytes; ${DELAY_MS} ms per request"
-  declare -A T B R
-  for what in rand seq; do
+  declare -A T B R P
+  for what in $PHASES; do
     rm -rf "$rd/cache"
     run warm "$what" "$name" > /dev/null  # fills the cache-dir
     for r in $(seq "$RUNS"); do
-      for tool in hexz qemu curl warm; do
+      for tool in $TOOLS; do
         read -r t b q < <(run $tool $what "$name")
         T[$tool.$what]+="$t "
         B[$tool.$what]=$b
         R[$tool.$what]=$q
+        case $tool in hexz | warm) P[$tool.$what]=$(phases "www/$name.st") ;; esac
       done
     done
-    for tool in hexz qemu curl warm; do
-      printf '  %-5s %-4s %8.2f s  %12s bytes fetched  %7s requests\n' $tool $what \
-        "$(median ${T[$tool.$what]})" "${B[$tool.$what]}" "${R[$tool.$what]}"
+    for tool in $TOOLS; do
+      printf '  %-5s %-4s %8.2f s  %12s bytes fetched  %7s requests  %s\n' $tool $what \
+        "$(median ${T[$tool.$what]})" "${B[$tool.$what]}" "${R[$tool.$what]}" "${P[$tool.$what]:-}"
     done
   done
-  th=$(median ${T[hexz.rand]}) tq=$(median ${T[qemu.rand]}) sh=$(median ${T[hexz.seq]}) sc=$(median ${T[curl.seq]})
-  echo "  cold random: qemu/hexz time $(ratio "$tq" "$th")x (target >= 2); hexz bytes / needed $(ratio "${B[hexz.rand]}" "$need") (target <= 1.1)"
-  echo "  sequential:  curl/hexz time $(ratio "$sc" "$sh")x (target >= 2); hexz bytes / .st size $(ratio "${B[hexz.seq]}" "$st")"
-  echo "  warm cache-dir: ${B[warm.rand]} bytes random, ${B[warm.seq]} bytes sequential (target: only the two opening reads)"
-  unset T B R
+  if [ "$TOOLS" = "hexz qemu curl warm" ] && [ "$PHASES" = "rand seq" ]; then
+    th=$(median ${T[hexz.rand]}) tq=$(median ${T[qemu.rand]}) sh=$(median ${T[hexz.seq]}) sc=$(median ${T[curl.seq]})
+    echo "  cold random: qemu/hexz time $(ratio "$tq" "$th")x (target >= 2); hexz bytes / needed $(ratio "${B[hexz.rand]}" "$need") (target <= 1.1)"
+    echo "  sequential:  curl/hexz time $(ratio "$sc" "$sh")x (target >= 2); hexz bytes / .st size $(ratio "${B[hexz.seq]}" "$st")"
+    echo "  warm cache-dir: ${B[warm.rand]} bytes in ${R[warm.rand]} requests random, ${B[warm.seq]} bytes in ${R[warm.seq]} sequential (target: nothing but the opening request, which pins the object's ETag)"
+  fi
+  unset T B R P
 done
