@@ -100,7 +100,7 @@ if [ -c /dev/fuse ] && command -v fusermount3 > /dev/null; then
   done
   cmp "$tmp/m/disk" "$tmp/rw.img" || fail "hexz-mount --rw URL: the disk does not read back the writes"
   hexz-unmount "$tmp/m"
-  grep -qx "path=$url" "$tmp/rw.base" || fail "hexz-mount --rw URL: .base does not store the URL: $(cat "$tmp/rw.base")"
+  grep -qx "path=$url" "$tmp/rw.overlay.base" || fail "hexz-mount --rw URL: .base does not store the URL: $(cat "$tmp/rw.overlay.base")"
   hexz-mount --daemon --rw --overlay "$tmp/rw.overlay" "$url" "$tmp/m" || fail "remounting --rw URL failed"
   cmp "$tmp/m/disk" "$tmp/rw.img" || fail "hexz-mount --rw URL: the remount lost the writes"
   hexz-unmount "$tmp/m"
