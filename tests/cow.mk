@@ -1,6 +1,7 @@
 # Tests of the hexz-cow filter (filters/hexz-cow).
 COW_TESTS = \
 	test-cow-errors.sh \
+	test-cow-lock.sh \
 	test-cow-model.sh \
 	test-cow-persist.sh \
 	test-regular-files.sh

@@ -4,6 +4,7 @@ MOUNT_TESTS = \
 	test-mount-ephemeral.sh \
 	test-mount-errors.sh \
 	test-mount-fuse2fs.sh \
+	test-mount-refuse.sh \
 	test-mount-ro.sh \
 	test-mount-rw.sh
 TESTS += $(MOUNT_TESTS)

@@ -23,6 +23,7 @@ uint64_t round_up(uint64_t n) { return (n + BS - 1) / BS * BS; }
 
 Cow::Cow(const CowConfig &cfg) : overlay_(cfg.overlay), expected_size_(cfg.expected_size) {
   if (!overlay_.persistent()) return;
+  overlay_.lock();
   meta_ = cfg.meta.empty() ? hexz::default_meta_path(cfg.overlay) : cfg.meta;
   // Refuse bad side files at start-up: fully when the snapshot told us the
   // disk size, else as far as possible without it (attach does the rest).

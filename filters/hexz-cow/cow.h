@@ -28,8 +28,9 @@ struct CowConfig {
 
 class Cow {
  public:
-  // Opens the overlay and checks .meta as far as possible before the disk
-  // size is known (all of it when expected_size is set).
+  // Opens and locks the overlay (OverlayFile::lock: no other process may
+  // serve it meanwhile), then checks .meta as far as possible before the
+  // disk size is known (all of it when expected_size is set).
   explicit Cow(const CowConfig &cfg);
 
   // Called when a connection to the disk export is prepared, with the disk
@@ -38,9 +39,8 @@ class Cow {
   // size did not change.
   void attach(uint64_t disk_size);
   bool writable() const { return overlay_.writable(); }
-  // Called before the first write through a connection: no other process may
-  // write this overlay meanwhile.
-  void lock_for_writing() { overlay_.lock_exclusive(); }
+  // In the serving process (.after_fork): who holds the overlay.
+  void record_holder() { overlay_.record_holder(); }
 
   void read(nbdkit_next_ops *next, void *buf, uint32_t count, uint64_t off);
   void write(nbdkit_next_ops *next, const void *buf, uint32_t count, uint64_t off);

@@ -116,8 +116,10 @@ int cow_config_complete(nbdkit_next_config_complete *next, nbdkit_backend *nxdat
   return next(nxdata);
 }
 
-// Opens the overlay at start-up, so that bad side files (and an overlay on
-// the wrong snapshot) stop nbdkit before it serves anything.
+// Opens and locks the overlay at start-up, so that bad side files, an
+// overlay on the wrong snapshot and an overlay another nbdkit serves stop
+// nbdkit before it serves anything (and before it forks into the
+// background: errors here reach the user's terminal).
 int cow_get_ready(int) {
   return guarded(nullptr, [] {
     hexz_cow::CowConfig cfg;
@@ -136,6 +138,18 @@ int cow_get_ready(int) {
   });
 }
 
+// In the process that serves (nbdkit may have forked since .get_ready): make
+// it the overlay's recorded holder, whose pid the tools report.
+int cow_after_fork(nbdkit_backend *) {
+  if (!cow) return 0;
+  try {
+    cow->record_holder();
+  } catch (const std::exception &e) {
+    nbdkit_debug("hexz-cow: %s; other tools will not know this process's pid", e.what());
+  }
+  return 0;
+}
+
 // After the last connection: make everything durable.
 void cow_cleanup(nbdkit_backend *) {
   if (cow) guarded(nullptr, [] { cow->flush(); });
@@ -151,15 +165,12 @@ void *cow_open(nbdkit_next_open *next, nbdkit_context *context, int, const char 
 
 void cow_close(void *handle) { delete static_cast<Handle *>(handle); }
 
-int cow_prepare(nbdkit_next *next, void *handle, int readonly) {
+int cow_prepare(nbdkit_next *next, void *handle, int) {
   auto *h = static_cast<Handle *>(handle);
   if (h->memory) return 0;
   int64_t size = next->get_size(next);
   if (size == -1) return -1;
-  return guarded(nullptr, [&] {
-    cow->attach(uint64_t(size));
-    if (!readonly && cow->writable()) cow->lock_for_writing();
-  });
+  return guarded(nullptr, [&] { cow->attach(uint64_t(size)); });
 }
 
 // What a client wrote through this connection is durable once it is gone.
@@ -259,6 +270,7 @@ nbdkit_filter make_filter() {
       "meta=<FILE>         Modified-block index (default: the overlay path + .meta).\n"
       "force=true          Reopen an overlay on a snapshot other than its recorded base.";
   f.get_ready = cow_get_ready;
+  f.after_fork = cow_after_fork;
   f.cleanup = cow_cleanup;
   f.unload = cow_unload;
   f.open = cow_open;

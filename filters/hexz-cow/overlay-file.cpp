@@ -5,12 +5,12 @@
 #include <cstring>
 #include <fcntl.h>
 #include <linux/falloc.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
 
 #include "error.h"
+#include "overlay-lock.h"
 #include "source.h"
 #include "util.h"
 
@@ -88,13 +88,13 @@ void OverlayFile::allocation(uint64_t off, uint64_t len,
   scan_->extents(off, len, fn);
 }
 
-void OverlayFile::lock_exclusive() {
-  if (locked_) return;
-  if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
-    if (errno == EWOULDBLOCK) throw Error(name_ + ": overlay is in use by another process", EBUSY);
-    throw_errno(name_ + ": flock");
-  }
-  locked_ = true;
+void OverlayFile::lock() {
+  if (persistent_) hexz::lock_overlay(fd_.get(), writable_, name_);
+}
+
+void OverlayFile::record_holder() {
+  if (persistent_ && !hexz::record_overlay_holder(fd_.get(), writable_))
+    throw_errno(name_ + ": recording the overlay's holder (fcntl F_SETLK)");
 }
 
 }  // namespace hexz_cow

@@ -44,15 +44,22 @@ class OverlayFile {
   // Calls FN(offset, length, hole) for the allocated and unallocated runs
   // covering [OFF, OFF + LEN).
   void allocation(uint64_t off, uint64_t len, const std::function<void(uint64_t, uint64_t, bool)> &fn);
-  // Takes an exclusive advisory lock (flock), so that two nbdkit processes
-  // never write the same overlay; throws if another process holds it.
-  void lock_exclusive();
+  // Takes the overlay's flock (overlay-lock.h), exclusive when the file is
+  // writable, so that no two nbdkit processes ever serve one overlay while
+  // it is written; throws, naming the holder, if another process holds it.
+  // Nothing for an ephemeral overlay, which no other process can open.
+  void lock();
+  // Records this process as the holder (after nbdkit forked: the serving
+  // process).  Best effort: the flock alone already excludes.
+  void record_holder();
 
  private:
   std::string name_;
   hexz::UniqueFd fd_;
-  bool persistent_ = false, writable_ = true, locked_ = false;
-  // SEEK_DATA/SEEK_HOLE scanning is the core library's file source.
+  bool persistent_ = false, writable_ = true;
+  // SEEK_DATA/SEEK_HOLE scanning is the core library's file source.  It
+  // holds a second descriptor of the overlay, which must stay open as long
+  // as FD_ (closing it would release the holder's record lock).
   std::unique_ptr<hexz::Source> scan_;
 };
 

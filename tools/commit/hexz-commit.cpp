@@ -14,7 +14,6 @@
 #include <memory>
 #include <string>
 #include <fcntl.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -25,6 +24,7 @@
 #include "nbdkit-server.h"
 #include "options.h"
 #include "output.h"
+#include "overlay-lock.h"
 #include "overlay-meta.h"
 #include "pack.h"
 #include "progress.h"
@@ -32,6 +32,7 @@
 #include "snapshot.h"
 #include "touched-blocks.h"
 #include "unique-fd.h"
+#include "util.h"
 #include "nbd-source.h"
 #include "writer.h"
 
@@ -119,25 +120,6 @@ std::vector<uint64_t> touched_blocks(const std::vector<uint64_t> &meta, uint32_t
   return t;
 }
 
-// A running nbdkit writing the overlay holds an exclusive flock on it, and
-// its .meta lags its writes until it flushes.  Refuse then, and hold a shared
-// lock while committing so that none starts writing meanwhile.
-class OverlayLock {
- public:
-  explicit OverlayLock(const std::string &overlay) {
-    fd_.reset(open(overlay.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd_) throw_errno(overlay);
-    if (flock(fd_.get(), LOCK_SH | LOCK_NB) != 0) {
-      if (errno == EWOULDBLOCK)
-        throw Error(overlay + ": the overlay is in use by a running nbdkit; stop it first (which flushes it)", EBUSY);
-      throw_errno(overlay + ": flock");
-    }
-  }
-
- private:
-  UniqueFd fd_;
-};
-
 // The overlay's .base record, if any, must name BASE.  Returns whether it
 // does not (only possible with --force-base).
 bool check_base_record(const Args &a, const Snapshot &base) {
@@ -206,12 +188,14 @@ ServeOptions single_pass(const std::string &snapshot) {
 
 void commit(Args &a) {
   std::shared_ptr<const Snapshot> base = Snapshot::open(a.base);
-  OverlayLock lock(a.overlay);
+  // An nbdkit writing the overlay has writes its .meta does not list yet:
+  // refuse, naming it.  The nbdkit started below then holds the overlay's
+  // lock (exclusive, overlay-lock.h) for the whole commit, so that none
+  // starts writing meanwhile; .meta is read only once it does.
+  check_overlay_free(a.overlay, true);
   const bool force = check_base_record(a, *base);
-
   const uint64_t disk_size = base->stream_size(StreamId::DISK);
   std::string meta_path = default_meta_path(a.overlay);
-  std::vector<uint64_t> meta = read_meta(meta_path, blocks_of(disk_size, OVERLAY_BLOCK));
 
   if (a.thin && a.block_size && a.block_size != base->block_size())
     throw Error("--thin: block size " + std::to_string(a.block_size) + " differs from " + a.base +
@@ -243,6 +227,7 @@ void commit(Args &a) {
   std::unique_ptr<Source> view = nbd_handle_source(server.connect(), a.base + " + " + a.overlay);
 
   if (a.thin) {
+    std::vector<uint64_t> meta = read_meta(meta_path, blocks_of(disk_size, OVERLAY_BLOCK));
     std::vector<uint64_t> touched = touched_blocks(meta, a.wo.block_size);
     std::unique_ptr<Source> thin_view = touched_blocks_source(*view, touched, a.wo.block_size);
     write_output(a, *thin_view, server, base, true,

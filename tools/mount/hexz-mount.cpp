@@ -23,8 +23,10 @@
 #include "mount-log.h"
 #include "mount-nbd.h"
 #include "mount-pool.h"
+#include "mount-table.h"
 #include "nbdkit-server.h"
 #include "options.h"
+#include "overlay-lock.h"
 #include "overlay-meta.h"
 #include "process.h"
 #include "snapshot.h"
@@ -274,6 +276,24 @@ static int tool_main(int argc, char **argv) {
     }
     if (!S_ISDIR(st.st_mode)) {
       fprintf(stderr, "%s: mount point %s is not a directory\n", PROG, o.mountpoint.c_str());
+      return EXIT_FAILURE_;
+    }
+    // A second FUSE mount would hide the first one (and its overlay's
+    // writes) under it, and hexz-unmount would only take the top one off.
+    std::string type = mount_type(resolved_path(o.mountpoint));
+    if (!type.empty()) {
+      std::string how = type == "fuse.hexz" ? " (hexz-unmount " + o.mountpoint + ")" : "";
+      fprintf(stderr, "%s: %s is already a mount point (%s); unmount it first%s, or choose another directory\n",
+              PROG, o.mountpoint.c_str(), type.c_str(), how.c_str());
+      return EXIT_FAILURE_;
+    }
+  }
+  // An overlay another nbdkit serves: say who, before anything starts.
+  if (!o.overlay.empty()) {
+    try {
+      check_overlay_free(o.overlay);
+    } catch (const Error &e) {
+      fprintf(stderr, "%s: %s\n", PROG, e.what());
       return EXIT_FAILURE_;
     }
   }

@@ -16,9 +16,7 @@
 #include <dirent.h>
 #include <fstream>
 #include <getopt.h>
-#include <iterator>
 #include <signal.h>
-#include <sstream>
 #include <string>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -27,7 +25,9 @@
 
 #include "error.h"
 #include "mount-fuse.h"
+#include "mount-table.h"
 #include "process.h"
+#include "process-name.h"
 #include "options.h"
 #include "util.h"
 
@@ -57,37 +57,6 @@ static void help() {
   exit(EXIT_FAILURE_);
 }
 
-// /proc/self/mountinfo escapes space, tab, newline and backslash as \ooo.
-static std::string unescape(const std::string &s) {
-  std::string o;
-  for (size_t i = 0; i < s.size(); i++) {
-    if (s[i] == '\\' && i + 3 < s.size() && isdigit((unsigned char)s[i + 1])) {
-      o += char(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-      i += 3;
-    } else {
-      o += s[i];
-    }
-  }
-  return o;
-}
-
-// The file system type mounted on PATH (the topmost mount), or "".
-static std::string mount_type(const std::string &path) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line, type;
-  while (std::getline(in, line)) {
-    // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - TYPE SOURCE SUPER
-    std::istringstream f(line);
-    std::string id, parent, dev, root, mp, field;
-    f >> id >> parent >> dev >> root >> mp;
-    if (unescape(mp) != path) continue;
-    while (f >> field && field != "-") {
-    }
-    f >> type;
-  }
-  return type;
-}
-
 static int run(const std::vector<std::string> &args, const std::string &package) {
   try {
     return wait_program(spawn_program(args, {.package = package}));
@@ -105,21 +74,6 @@ static std::string read_link(const std::string &link) {
   char buf[PATH_MAX];
   ssize_t n = readlink(link.c_str(), buf, sizeof buf);
   return n > 0 ? std::string(buf, size_t(n)) : std::string();
-}
-
-// "PID (COMMAND LINE)", the command line shortened; the kernel's name for
-// the process when it has none (a zombie).
-static std::string describe(const std::string &proc_dir, const std::string &pid) {
-  std::ifstream in(proc_dir + "/cmdline");
-  std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  while (!cmd.empty() && cmd.back() == '\0') cmd.pop_back();
-  std::replace(cmd.begin(), cmd.end(), '\0', ' ');
-  if (cmd.empty()) {
-    std::ifstream comm(proc_dir + "/comm");
-    std::getline(comm, cmd);
-  }
-  if (cmd.size() > 60) cmd = cmd.substr(0, 57) + "...";
-  return "pid " + pid + " (" + cmd + ")";
 }
 
 // The processes using something under DIR, as fuser -m finds them: an open
@@ -156,7 +110,7 @@ static std::vector<std::string> holders(const std::string &dir) {
         holds = slash != std::string::npos && under(line.substr(slash), dir);
       }
     }
-    if (holds) found.emplace_back(pid, describe(base, e->d_name));
+    if (holds) found.emplace_back(pid, describe_process(pid_t(pid)));
   }
   closedir(proc);
   std::sort(found.begin(), found.end());
@@ -236,12 +190,7 @@ static int tool_main(int argc, char **argv) {
   }
 
   // /proc/self/mountinfo has the path with symbolic links resolved.
-  if (!stale) {
-    if (char *real = realpath(path.c_str(), nullptr)) {
-      path = real;
-      free(real);
-    }
-  }
+  if (!stale) path = resolved_path(path);
   std::string type = mount_type(path);
   if (type.empty()) die(path + " is not mounted");
   if (type != "fuse.hexz") die(path + " is not a hexz-mount mount point (it is a " + type + " mount)");
