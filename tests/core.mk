@@ -18,6 +18,7 @@ unit_storage_SOURCES = unit-storage.cpp unit-helpers.h
 unit_util_SOURCES = unit-util.cpp
 
 PACK_TESTS = \
+	test-info-overlay.sh \
 	test-pack-corrupt.sh \
 	test-pack-formats.sh \
 	test-pack-sources.sh \

@@ -1,12 +1,16 @@
-// hexz-info: describe a .st snapshot, and with --verify check every block.
+// hexz-info: describe a .st snapshot (with --verify check every block) or a
+// hexz-cow overlay (overlay-info.cpp); with --backing-chain, every element
+// of the chain from the overlay down to the last thin parent.
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 #include <getopt.h>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -17,6 +21,8 @@
 #include "info-map.h"
 #include "json.h"
 #include "options.h"
+#include "overlay-info.h"
+#include "overlay-meta.h"
 #include "remote-prefetch.h"
 #include "remote-url.h"
 #include "snapshot.h"
@@ -27,9 +33,11 @@ static const char *const PROG = "hexz-info";
 
 static void help() {
   printf(
-      "hexz-info: show what a .st snapshot holds\n"
+      "hexz-info: show what a .st snapshot or a hexz-cow overlay holds\n"
       "\n"
-      "Usage: hexz-info [--json | --output=json] [--verify | --map] SNAPSHOT.st\n"
+      "Usage: hexz-info [--json | --output=json] [--verify] [--backing-chain] SNAPSHOT.st\n"
+      "       hexz-info [--json | --output=json] [--backing-chain] OVERLAY\n"
+      "       hexz-info --map [--json | --output=json] SNAPSHOT.st\n"
       "\n"
       "Options:\n"
       "      --json     print the same facts as JSON (schema in hexz-info(1))\n"
@@ -37,6 +45,8 @@ static void help() {
       "                 the same choice in qemu-img's spelling (default: human)\n"
       "      --verify   decode every stored block and check every checksum\n"
       "      --map      print where every block and index page is stored instead\n"
+      "      --backing-chain\n"
+      "                 describe the whole chain: overlay, its base, the base's parents\n"
       "  -h, --help     show this help\n"
       "  -V, --version  show the version\n"
       "\n"
@@ -164,18 +174,146 @@ StreamStats walk(const Snapshot &s, StreamId id, bool verify, std::set<uint64_t>
   return st;
 }
 
+// Describes the snapshot S (opened from PATH): text on standard output, or
+// one object into J.  Returns the damage --verify (or a damaged page) found.
+std::vector<std::string> describe_snapshot(const Snapshot &snap, const std::string &path, bool do_verify, Json *jp) {
+  const Snapshot *s = &snap;
+  const Header &h = s->header();
+  std::set<uint64_t> seen;
+  std::vector<std::string> damage;
+  StreamStats st[NUM_STREAMS] = {walk(*s, StreamId::DISK, do_verify, seen, damage),
+                                 walk(*s, StreamId::MEMORY, do_verify, seen, damage)};
+  if (jp) {
+    Json &j = *jp;
+    j.begin_object();
+    j.key("kind").value("snapshot");
+    j.key("file").value(path);
+    j.key("version").value(std::to_string(h.version_major) + "." + std::to_string(h.version_minor));
+    j.key("uuid").value(uuid_to_string(h.uuid));
+    j.key("created").value(h.created);
+    j.key("block_size").value(uint64_t(h.block_size));
+    j.key("file_size").value(h.file_size);
+    j.key("parent");
+    if (s->parent_ref())
+      j.begin_object()
+          .key("uuid").value(uuid_to_string(s->parent_ref()->uuid))
+          .key("path").value(s->parent_ref()->path)
+          .end_object();
+    else
+      j.null_value();
+    j.key("metadata").begin_object();
+    for (auto &[k, v] : s->metadata()) j.key(k).value(v);
+    j.end_object();
+    j.key("streams").begin_object();
+    for (unsigned k = 0; k < NUM_STREAMS; k++) {
+      const StreamStats &x = st[k];
+      if (!x.present) continue;
+      j.key(stream_name(StreamId(k))).begin_object();
+      j.key("size").value(x.size).key("blocks").value(x.blocks);
+      j.key("data_blocks").value(x.data).key("zero_blocks").value(x.zero).key("parent_blocks").value(x.parent);
+      j.key("unique_blocks").value(x.unique).key("stored_bytes").value(x.stored);
+      j.key("dedup_blocks").value(x.dedup_blocks).key("dedup_saved_bytes").value(x.dedup_saved);
+      j.key("raw_blocks").value(x.by_method[0]).key("lz4_blocks").value(x.by_method[1]);
+      j.key("zstd_blocks").value(x.by_method[2]);
+      j.key("index_pages").value(x.pages).key("stored_pages").value(x.stored_pages);
+      j.key("zero_pages").value(x.zero_pages).key("parent_pages").value(x.parent_pages);
+      j.key("damaged_pages").value(x.damaged_pages).key("index_bytes").value(x.index_bytes);
+      j.end_object();
+    }
+    j.end_object();
+    if (do_verify) {
+      j.key("verify").begin_object().key("ok").value(damage.empty()).key("errors").begin_array();
+      for (auto &d : damage) j.value(d);
+      j.end_array().end_object();
+    }
+    j.end_object();
+  } else {
+    printf("File: %s\n", path.c_str());
+    printf("Format version: %u.%u\n", h.version_major, h.version_minor);
+    printf("UUID: %s\n", uuid_to_string(h.uuid).c_str());
+    printf("Created: %s\n", format_time(h.created).c_str());
+    printf("Block size: %u\n", h.block_size);
+    printf("File size: %llu (%s)\n", (unsigned long long)h.file_size, format_size(h.file_size).c_str());
+    if (s->parent_ref())
+      printf("Parent: %s (UUID %s)\n", s->parent_ref()->path.c_str(), uuid_to_string(s->parent_ref()->uuid).c_str());
+    else
+      printf("Parent: none\n");
+    for (auto &[k, v] : s->metadata()) {
+      if (k == "message") printf("Message: %s\n", v.c_str());
+      else printf("Metadata: %s=%s\n", k.c_str(), v.c_str());
+    }
+    for (unsigned k = 0; k < NUM_STREAMS; k++) {
+      const StreamStats &x = st[k];
+      if (!x.present) continue;
+      printf("\nStream %s:\n", stream_name(StreamId(k)));
+      printf("  Logical size: %llu (%s)\n", (unsigned long long)x.size, format_size(x.size).c_str());
+      printf("  Blocks: %llu (data %llu, zero %llu, parent %llu)\n", (unsigned long long)x.blocks,
+             (unsigned long long)x.data, (unsigned long long)x.zero, (unsigned long long)x.parent);
+      printf("  Stored: %llu (%s) in %llu unique blocks (zstd %llu, lz4 %llu, raw %llu)\n",
+             (unsigned long long)x.stored, format_size(x.stored).c_str(), (unsigned long long)x.unique,
+             (unsigned long long)x.by_method[2], (unsigned long long)x.by_method[1],
+             (unsigned long long)x.by_method[0]);
+      printf("  Dedup: %llu blocks shared, %s saved\n", (unsigned long long)x.dedup_blocks,
+             format_size(x.dedup_saved).c_str());
+      printf("  Index: %llu pages (stored %llu in %s, zero %llu, parent %llu", (unsigned long long)x.pages,
+             (unsigned long long)x.stored_pages, format_size(x.index_bytes).c_str(),
+             (unsigned long long)x.zero_pages, (unsigned long long)x.parent_pages);
+      if (x.damaged_pages) printf(", DAMAGED %llu", (unsigned long long)x.damaged_pages);
+      printf(")\n");
+      if (x.stored)
+        printf("  Ratio: %.2f (logical size / stored)\n", double(x.size) / double(x.stored));
+    }
+    if (do_verify) {
+      if (damage.empty()) printf("\nVerify: OK, every index page and stored block decodes and matches its checksum\n");
+      else printf("\nVerify: FAILED, %zu damaged index pages or blocks\n", damage.size());
+    }
+  }
+  return damage;
+}
+
+// Describes PATH and, with CHAIN, what it rests on: an overlay's base, then
+// each snapshot's parents.  Text goes out as
+// it is made; JSON into J (one object, or with CHAIN an array).  Appends
+// the damage found to DAMAGE.
+void describe(const std::string &path, bool chain, bool do_verify, Json *j, std::vector<std::string> &damage) {
+  std::string next = path;
+  bool first = true;
+  auto separate = [&] {
+    if (!first && !j) printf("\n");
+    first = false;
+  };
+  std::optional<BaseRecord> base;
+  if (is_overlay(path)) {
+    separate();
+    base = describe_overlay(path, j);
+    if (!chain || !base) return;
+    next = base->path;
+  }
+  std::shared_ptr<const Snapshot> top = Snapshot::open(next);
+  if (base && top->uuid() != base->uuid)
+    throw Error(default_base_path(path) + ": overlay " + path + " was written on top of snapshot " +
+                    uuid_to_string(base->uuid) + ", but " + next + " is snapshot " + uuid_to_string(top->uuid()),
+                EINVAL);
+  for (const Snapshot *s = top.get(); s; s = chain ? s->parent().get() : nullptr) {
+    separate();
+    std::vector<std::string> d = describe_snapshot(*s, s == top.get() ? next : s->path(), do_verify, j);
+    damage.insert(damage.end(), d.begin(), d.end());
+  }
+}
+
 }  // namespace
 
 static int tool_main(int argc, char **argv) {
-  enum { OPT_JSON = 256, OPT_OUTPUT, OPT_VERIFY, OPT_MAP };
+  enum { OPT_JSON = 256, OPT_OUTPUT, OPT_VERIFY, OPT_MAP, OPT_CHAIN };
   static const struct option longopts[] = {{"json", no_argument, nullptr, OPT_JSON},
                                            {"output", required_argument, nullptr, OPT_OUTPUT},
                                            {"verify", no_argument, nullptr, OPT_VERIFY},
                                            {"map", no_argument, nullptr, OPT_MAP},
+                                           {"backing-chain", no_argument, nullptr, OPT_CHAIN},
                                            {"help", no_argument, nullptr, 'h'},
                                            {"version", no_argument, nullptr, 'V'},
                                            {nullptr, 0, nullptr, 0}};
-  bool json = false, do_verify = false, do_map = false;
+  bool json = false, do_verify = false, do_map = false, chain = false;
   int c;
   while ((c = next_option(PROG, argc, argv, "hV", longopts)) != -1) {
     switch (c) {
@@ -183,112 +321,29 @@ static int tool_main(int argc, char **argv) {
       case OPT_OUTPUT: json = parse_output(PROG, optarg); break;
       case OPT_VERIFY: do_verify = true; break;
       case OPT_MAP: do_map = true; break;
+      case OPT_CHAIN: chain = true; break;
       case 'h': help(); return EXIT_OK;
       case 'V': print_version(PROG); return EXIT_OK;
       default: usage_error(PROG, "unknown option");
     }
   }
-  if (argc - optind != 1) usage_error(PROG, "expected one SNAPSHOT.st");
+  if (argc - optind != 1) usage_error(PROG, "expected one SNAPSHOT.st or OVERLAY");
   if (do_map && do_verify) usage_error(PROG, "--map and --verify cannot be combined");
+  if (do_map && chain) usage_error(PROG, "--map and --backing-chain cannot be combined");
   std::string path = argv[optind];
 
   try {
-    auto s = Snapshot::open(path);
     if (do_map) {
-      print_map(*s, path, json, stdout);
+      print_map(*Snapshot::open(path), path, json, stdout);
       return EXIT_OK;
     }
-    const Header &h = s->header();
-    std::set<uint64_t> seen;
     std::vector<std::string> damage;
-    StreamStats st[NUM_STREAMS] = {walk(*s, StreamId::DISK, do_verify, seen, damage),
-                                   walk(*s, StreamId::MEMORY, do_verify, seen, damage)};
-
-    if (json) {
-      Json j;
-      j.begin_object();
-      j.key("file").value(path);
-      j.key("version").value(std::to_string(h.version_major) + "." + std::to_string(h.version_minor));
-      j.key("uuid").value(uuid_to_string(h.uuid));
-      j.key("created").value(h.created);
-      j.key("block_size").value(uint64_t(h.block_size));
-      j.key("file_size").value(h.file_size);
-      j.key("parent");
-      if (s->parent_ref())
-        j.begin_object()
-            .key("uuid").value(uuid_to_string(s->parent_ref()->uuid))
-            .key("path").value(s->parent_ref()->path)
-            .end_object();
-      else
-        j.null_value();
-      j.key("metadata").begin_object();
-      for (auto &[k, v] : s->metadata()) j.key(k).value(v);
-      j.end_object();
-      j.key("streams").begin_object();
-      for (unsigned k = 0; k < NUM_STREAMS; k++) {
-        const StreamStats &x = st[k];
-        if (!x.present) continue;
-        j.key(stream_name(StreamId(k))).begin_object();
-        j.key("size").value(x.size).key("blocks").value(x.blocks);
-        j.key("data_blocks").value(x.data).key("zero_blocks").value(x.zero).key("parent_blocks").value(x.parent);
-        j.key("unique_blocks").value(x.unique).key("stored_bytes").value(x.stored);
-        j.key("dedup_blocks").value(x.dedup_blocks).key("dedup_saved_bytes").value(x.dedup_saved);
-        j.key("raw_blocks").value(x.by_method[0]).key("lz4_blocks").value(x.by_method[1]);
-        j.key("zstd_blocks").value(x.by_method[2]);
-        j.key("index_pages").value(x.pages).key("stored_pages").value(x.stored_pages);
-        j.key("zero_pages").value(x.zero_pages).key("parent_pages").value(x.parent_pages);
-        j.key("damaged_pages").value(x.damaged_pages).key("index_bytes").value(x.index_bytes);
-        j.end_object();
-      }
-      j.end_object();
-      if (do_verify) {
-        j.key("verify").begin_object().key("ok").value(damage.empty()).key("errors").begin_array();
-        for (auto &d : damage) j.value(d);
-        j.end_array().end_object();
-      }
-      j.end_object();
-      printf("%s\n", j.str().c_str());
-    } else {
-      printf("File: %s\n", path.c_str());
-      printf("Format version: %u.%u\n", h.version_major, h.version_minor);
-      printf("UUID: %s\n", uuid_to_string(h.uuid).c_str());
-      printf("Created: %s\n", format_time(h.created).c_str());
-      printf("Block size: %u\n", h.block_size);
-      printf("File size: %llu (%s)\n", (unsigned long long)h.file_size, format_size(h.file_size).c_str());
-      if (s->parent_ref())
-        printf("Parent: %s (UUID %s)\n", s->parent_ref()->path.c_str(), uuid_to_string(s->parent_ref()->uuid).c_str());
-      else
-        printf("Parent: none\n");
-      for (auto &[k, v] : s->metadata()) {
-        if (k == "message") printf("Message: %s\n", v.c_str());
-        else printf("Metadata: %s=%s\n", k.c_str(), v.c_str());
-      }
-      for (unsigned k = 0; k < NUM_STREAMS; k++) {
-        const StreamStats &x = st[k];
-        if (!x.present) continue;
-        printf("\nStream %s:\n", stream_name(StreamId(k)));
-        printf("  Logical size: %llu (%s)\n", (unsigned long long)x.size, format_size(x.size).c_str());
-        printf("  Blocks: %llu (data %llu, zero %llu, parent %llu)\n", (unsigned long long)x.blocks,
-               (unsigned long long)x.data, (unsigned long long)x.zero, (unsigned long long)x.parent);
-        printf("  Stored: %llu (%s) in %llu unique blocks (zstd %llu, lz4 %llu, raw %llu)\n",
-               (unsigned long long)x.stored, format_size(x.stored).c_str(), (unsigned long long)x.unique,
-               (unsigned long long)x.by_method[2], (unsigned long long)x.by_method[1],
-               (unsigned long long)x.by_method[0]);
-        printf("  Dedup: %llu blocks shared, %s saved\n", (unsigned long long)x.dedup_blocks,
-               format_size(x.dedup_saved).c_str());
-        printf("  Index: %llu pages (stored %llu in %s, zero %llu, parent %llu", (unsigned long long)x.pages,
-               (unsigned long long)x.stored_pages, format_size(x.index_bytes).c_str(),
-               (unsigned long long)x.zero_pages, (unsigned long long)x.parent_pages);
-        if (x.damaged_pages) printf(", DAMAGED %llu", (unsigned long long)x.damaged_pages);
-        printf(")\n");
-        if (x.stored)
-          printf("  Ratio: %.2f (logical size / stored)\n", double(x.size) / double(x.stored));
-      }
-      if (do_verify) {
-        if (damage.empty()) printf("\nVerify: OK, every index page and stored block decodes and matches its checksum\n");
-        else printf("\nVerify: FAILED, %zu damaged index pages or blocks\n", damage.size());
-      }
-    }
+    Json j;
+    if (chain && json) j.begin_array();
+    describe(path, chain, do_verify, json ? &j : nullptr, damage);
+    if (chain && json) j.end_array();
+    // JSON only once complete: a failure half-way prints no partial document.
+    if (json) printf("%s\n", j.str().c_str());
     for (auto &d : damage) fprintf(stderr, "%s: %s\n", PROG, d.c_str());
     return damage.empty() ? EXIT_OK : EXIT_FAILURE_;
   } catch (const Error &e) {
