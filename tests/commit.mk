@@ -5,6 +5,7 @@ COMMIT_TESTS = \
 	test-commit-kill.sh \
 	test-commit-memory.sh \
 	test-commit-overlay.sh \
+	test-commit-rawbase.sh \
 	test-commit-thin-reads.sh
 TESTS += $(COMMIT_TESTS)
 EXTRA_DIST += $(COMMIT_TESTS) commit-functions.sh

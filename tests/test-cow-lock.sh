@@ -4,7 +4,8 @@
 # non-zero, naming the holder's pid, and changes none of the overlay's files;
 # the pid is the process that serves, also after nbdkit forked into the
 # background; the lock goes with the process (kill -9 leaves nothing that
-# blocks the next server); hexz-commit names the holder too.
+# blocks the next server); hexz-commit and hexz-diff --files name the
+# holder too.
 source "$srcdir/functions.sh"
 requires nbdsh nbdinfo
 
@@ -44,6 +45,11 @@ expect_error 1 "overlay in use by pid $nbdkit_pid " \
 # hexz-commit names it as well.
 expect_error 1 "overlay in use by pid $nbdkit_pid " hexz-commit --base a.st --overlay a.overlay -o c.st
 [ ! -e c.st ] || fail "hexz-commit wrote an output for an overlay in use"
+# So does hexz-diff --files (which serves the overlay too), naming the
+# overlay itself, not the private link its nbdkit would be given.
+expect_error 1 "a.overlay: overlay in use by pid $nbdkit_pid " hexz-diff a.overlay --files --base a.st
+# The block count reads only .meta: still answered.
+hexz-diff a.overlay > /dev/null || fail "hexz-diff's block count refused an overlay in use"
 
 # kill -9: no stale lock, the next server starts.
 kill -9 "$nbdkit_pid"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "base-image.h"
 #include "config.h"
 #include "error.h"
 #include "format.h"
@@ -53,7 +54,7 @@ static void help() {
       "snapshot chain.\n"
       "\n"
       "Options:\n"
-      "      --base=FILE           the snapshot the overlay was written on\n"
+      "      --base=FILE           the snapshot (or raw image) the overlay was written on\n"
       "      --overlay=FILE        the hexz-cow overlay (with FILE's .meta and .base beside it)\n"
       "  -o, --output=FILE         the snapshot to write\n"
       "      --thin                store only the changed blocks; the rest refers to BASE\n"
@@ -94,12 +95,13 @@ void refuse_output_in_chain(const std::string &output, const std::shared_ptr<con
       throw Error(output + ": output would replace " + s->path() + ", which it is read from", EINVAL);
 }
 
-// Metadata of the new snapshot: FROM's keys except the ones this run sets.
-// A commit does not inherit the base's message (it described the base); a
-// flatten keeps it unless -m replaces it.
-Metadata new_metadata(const Snapshot &from, bool keep_message, const std::string &message) {
+// Metadata of the new snapshot: FROM's keys (none for a raw base, FROM
+// null) except the ones this run sets.  A commit does not inherit the
+// base's message (it described the base); a flatten keeps it unless -m
+// replaces it.
+Metadata new_metadata(const Snapshot *from, bool keep_message, const std::string &message) {
   Metadata m;
-  for (auto &[k, v] : from.metadata()) {
+  for (auto &[k, v] : from ? from->metadata() : Metadata{}) {
     if (k == "creator" || (k == "message" && (!keep_message || !message.empty()))) continue;
     m.emplace_back(k, v);
   }
@@ -120,37 +122,31 @@ std::vector<uint64_t> touched_blocks(const std::vector<uint64_t> &meta, uint32_t
   return t;
 }
 
-// The overlay's .base record, if any, must name BASE.  Returns whether it
-// does not (only possible with --force-base).
-bool check_base_record(const Args &a, const Snapshot &base) {
+// The overlay's .base record, if any, must name BASE (a raw base matches
+// none: the filter records only snapshots).  Returns whether it does not
+// (only possible with --force-base).
+bool check_base_record(const Args &a, const BaseImage &base) {
   std::string path = default_base_path(a.overlay);
   std::optional<BaseRecord> rec = read_base_record(path);
   if (!rec) return false;
-  bool mismatch = rec->uuid != base.uuid() || rec->disk_size != base.stream_size(StreamId::DISK);
-  if (a.force_base) return mismatch;
-  if (rec->uuid != base.uuid())
-    throw Error(path + ": the overlay " + a.overlay + " was written on snapshot " + uuid_to_string(rec->uuid) +
-                    " (" + rec->path + "), but " + a.base + " is snapshot " + uuid_to_string(base.uuid()) +
-                    "; refusing to apply it to a different snapshot (--force-base overrides)",
-                EINVAL);
-  uint64_t size = base.stream_size(StreamId::DISK);
-  if (rec->disk_size != size)
-    throw Error(path + ": the overlay " + a.overlay + " was written on a disk of " + std::to_string(rec->disk_size) +
-                    " bytes, but " + a.base + " has " + std::to_string(size) + " (--force-base overrides)",
-                EINVAL);
-  return false;
+  std::string why = base_record_mismatch(path, a.overlay, *rec, base);
+  if (a.force_base || why.empty()) return !why.empty();
+  throw Error(why + "; refusing to apply it to " + (base.is_raw() ? "another disk" : "a different snapshot") +
+                  " (--force-base overrides)",
+              EINVAL);
 }
 
 // Writes A.output: DISK as the disk stream (blocks for which TAKE is false
 // as parent references), then the memory stream: --memory's, else FROM's
 // carried over (as parent references when THIN, since it is unchanged),
-// read from the "memory" export of SERVER, the nbdkit serving FROM.
-void write_output(const Args &a, Source &disk, const NbdkitServer &server, const std::shared_ptr<const Snapshot> &from,
-                  bool thin, std::function<bool(uint64_t)> take) {
+// read from the "memory" export of SERVER, the nbdkit serving FROM (null
+// for a raw base, which has no memory stream).
+void write_output(const Args &a, Source &disk, const NbdkitServer &server, const Snapshot *from, bool thin,
+                  std::function<bool(uint64_t)> take) {
   std::unique_ptr<Source> memory;  // opened first, so that a bad --memory fails early
   if (!a.memory.empty())
     memory = open_source(a.memory);
-  else if (from->has_stream(StreamId::MEMORY) && !thin)
+  else if (from && from->has_stream(StreamId::MEMORY) && !thin)
     memory = nbd_handle_source(server.connect("memory"), from->path() + " (memory stream)");
 
   SnapshotWriter w(a.output, a.wo);
@@ -166,7 +162,7 @@ void write_output(const Args &a, Source &disk, const NbdkitServer &server, const
     po.take = nullptr;
     po.progress = [&](uint64_t done, uint64_t) { bar.update(disk_size + done, total); };
     pack_stream(w, StreamId::MEMORY, *memory, po);
-  } else if (from->has_stream(StreamId::MEMORY)) {  // thin, unchanged
+  } else if (from && from->has_stream(StreamId::MEMORY)) {  // thin, unchanged
     uint64_t size = from->stream_size(StreamId::MEMORY);
     w.begin_stream(StreamId::MEMORY, size);
     for (uint64_t i = 0, n = blocks_of(size, w.options().block_size); i < n; i++) w.put_parent(i);
@@ -176,33 +172,39 @@ void write_output(const Args &a, Source &disk, const NbdkitServer &server, const
   bar.finish();
 }
 
-// Options for nbdkit serving SNAPSHOT to a commit, which reads each block
-// once, in order: nothing is ever read twice, so the plugin's block cache
-// is off (no per-block lookups, no cache memory).
-ServeOptions single_pass(const std::string &snapshot) {
-  ServeOptions so;
-  so.snapshot = snapshot;
-  so.params.push_back("cache-size=0");
+// Options for nbdkit serving BASE to a commit, which reads each block once,
+// in order: nothing is ever read twice, so the hexz plugin's block cache is
+// off (no per-block lookups, no cache memory).  A raw base is served by the
+// file plugin, which has no cache.
+ServeOptions single_pass(const BaseImage &base) {
+  ServeOptions so = base.serve_options();
+  if (!base.is_raw()) so.params.push_back("cache-size=0");
   return so;
 }
 
 void commit(Args &a) {
-  std::shared_ptr<const Snapshot> base = Snapshot::open(a.base);
+  const BaseImage base_image = open_base_image(a.base);
+  const std::shared_ptr<const Snapshot> &base = base_image.snapshot;  // null for a raw base
   // An nbdkit writing the overlay has writes its .meta does not list yet:
   // refuse, naming it.  The nbdkit started below then holds the overlay's
   // lock (exclusive, overlay-lock.h) for the whole commit, so that none
   // starts writing meanwhile; .meta is read only once it does.
   check_overlay_free(a.overlay, true);
-  const bool force = check_base_record(a, *base);
-  const uint64_t disk_size = base->stream_size(StreamId::DISK);
+  const bool force = check_base_record(a, base_image);
+  const uint64_t disk_size = base_image.size;
   std::string meta_path = default_meta_path(a.overlay);
 
+  if (a.thin && !base)
+    throw Error("--thin: " + a.base + " is a raw image; a thin snapshot refers to a .st parent for its unchanged "
+                "blocks (commit without --thin for a standalone snapshot, or pack the raw image first)",
+                EINVAL);
   if (a.thin && a.block_size && a.block_size != base->block_size())
     throw Error("--thin: block size " + std::to_string(a.block_size) + " differs from " + a.base +
                     "'s block size " + std::to_string(base->block_size()) +
                     "; a thin snapshot must use its parent's block size",
                 EINVAL);
-  a.wo.block_size = a.block_size ? a.block_size : base->block_size();
+  if (a.block_size) a.wo.block_size = a.block_size;
+  else if (base) a.wo.block_size = base->block_size();
   if (a.thin) {
     unsigned depth = 0;
     for (const Snapshot *s = base.get(); s; s = s->parent().get()) depth++;
@@ -213,14 +215,14 @@ void commit(Args &a) {
                   EINVAL);
   }
 
-  refuse_output_in_chain(a.output, base);
+  if (base) refuse_output_in_chain(a.output, base);
   for (const std::string &p : {a.overlay, meta_path, default_base_path(a.overlay)})
     if (same_file(a.output, p)) throw Error(a.output + ": output would replace the overlay's file " + p, EINVAL);
 
-  a.wo.metadata = new_metadata(*base, false, a.message);
+  a.wo.metadata = new_metadata(base.get(), false, a.message);
   if (a.thin) a.wo.parent = std::make_pair(a.base, base->uuid());
 
-  ServeOptions so = single_pass(a.base);
+  ServeOptions so = single_pass(base_image);
   so.overlay = a.overlay;
   if (force) so.params.push_back("force=true");  // the filter then rewrites .base
   NbdkitServer server(so);
@@ -230,10 +232,10 @@ void commit(Args &a) {
     std::vector<uint64_t> meta = read_meta(meta_path, blocks_of(disk_size, OVERLAY_BLOCK));
     std::vector<uint64_t> touched = touched_blocks(meta, a.wo.block_size);
     std::unique_ptr<Source> thin_view = touched_blocks_source(*view, touched, a.wo.block_size);
-    write_output(a, *thin_view, server, base, true,
+    write_output(a, *thin_view, server, base.get(), true,
                  [&touched](uint64_t i) { return std::binary_search(touched.begin(), touched.end(), i); });
   } else {
-    write_output(a, *view, server, base, false, nullptr);
+    write_output(a, *view, server, base.get(), false, nullptr);
   }
 
   // The new snapshot is durable: only now may the overlay go.
@@ -247,15 +249,18 @@ void commit(Args &a) {
 }
 
 void flatten(Args &a) {
-  std::shared_ptr<const Snapshot> top = Snapshot::open(a.flatten);
+  BaseImage from;
+  from.path = a.flatten;
+  from.snapshot = Snapshot::open(a.flatten);
+  const std::shared_ptr<const Snapshot> &top = from.snapshot;
   refuse_output_in_chain(a.output, top);
   a.wo.block_size = a.block_size ? a.block_size : top->block_size();
-  a.wo.metadata = new_metadata(*top, true, a.message);
+  a.wo.metadata = new_metadata(top.get(), true, a.message);
 
-  NbdkitServer server(single_pass(a.flatten));
+  NbdkitServer server(single_pass(from));
   std::unique_ptr<Source> view = nbd_handle_source(server.connect(), a.flatten);
 
-  write_output(a, *view, server, top, false, nullptr);
+  write_output(a, *view, server, top.get(), false, nullptr);
   view.reset();
   server.stop();
 }

@@ -18,6 +18,8 @@
 #include "options.h"
 #include "overlay-meta.h"
 #include "remote-url.h"
+#include "base-image.h"
+#include "overlay-lock.h"
 #include "snapshot.h"
 #include "util.h"
 #include "virt-diff-output.h"
@@ -77,7 +79,7 @@ int print_without_base(const OverlayFilesOptions &o, const std::vector<uint64_t>
   } else {
     print_block_list(blocks);
     printf("\nFile names need the base snapshot: there is no base record \"%s\";\n"
-           "run again with --base SNAPSHOT.st to resolve the blocks to files.\n",
+           "run again with --base BASE (the .st or raw image it was written on) to resolve them to files.\n",
            default_base_path(o.overlay).c_str());
   }
   return EXIT_OK;
@@ -120,16 +122,14 @@ class PrivateOverlay {
 
 // The filter refuses an overlay on another base than its .base record
 // names, but would name its private copy (PrivateOverlay): say it here,
-// with the real names.
-void check_base_record(const OverlayFilesOptions &o, const std::string &base) {
+// with the real names.  A raw base matches no record (the filter records
+// only snapshots), but an overlay without one can have a raw base.
+void check_base_record(const OverlayFilesOptions &o, const BaseImage &base) {
   const std::string path = default_base_path(o.overlay);
   auto rec = read_base_record(path);
   if (!rec) return;
-  auto snap = Snapshot::open(base);
-  if (snap->uuid() != rec->uuid)
-    throw Error(path + ": overlay " + o.overlay + " was written on top of snapshot " + uuid_to_string(rec->uuid) +
-                    " (" + rec->path + "), but " + base + " is snapshot " + uuid_to_string(snap->uuid()),
-                EINVAL);
+  std::string why = base_record_mismatch(path, o.overlay, *rec, base);
+  if (!why.empty()) throw Error(why, EINVAL);
 }
 
 // The two views of the disk, each served by its own nbdkit: before = the
@@ -142,23 +142,22 @@ struct Views {
   // (libnbd handles are thread-safe).
   nbd_handle *before_h = nullptr, *after_h = nullptr;
 
-  static ServeOptions serve(const std::string &base, const std::string &overlay, const std::string &meta) {
-    ServeOptions s;
-    s.snapshot = base;
+  static ServeOptions serve(const BaseImage &base, const std::string &overlay, const std::string &meta) {
+    ServeOptions s = base.serve_options();
     s.overlay = overlay;
     if (!meta.empty()) s.params.push_back("meta=" + meta);
     return s;
   }
   // The .meta is named explicitly: the filter would look for it beside the
   // symlink.
-  Views(const std::string &base, const OverlayFilesOptions &o)
+  Views(const BaseImage &base, const OverlayFilesOptions &o)
       : overlay(o.overlay),
         before_srv(serve(base, "", "")),
         after_srv(serve(base, overlay.path(), absolute_path(meta_path(o)))) {
     NbdHandle b = before_srv.connect(), a = after_srv.connect();
     before_h = b.get();
     after_h = a.get();
-    before = nbd_handle_source(std::move(b), "before view of " + base);
+    before = nbd_handle_source(std::move(b), "before view of " + base.path);
     after = nbd_handle_source(std::move(a), "after view of " + o.overlay);
   }
 
@@ -410,8 +409,12 @@ int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blo
     return EXIT_OK;
   }
 
-  check_base_record(o, base);
-  Views v(base, o);
+  const BaseImage base_image = open_base_image(base);
+  check_base_record(o, base_image);
+  // The filter would name its private symlink: name the overlay and its
+  // holder here (an overlay being written has writes .meta does not list).
+  check_overlay_free(o.overlay);
+  Views v(base_image, o);
   fs::DiskMap before, after;
   map_both({[&] { return nbd_handle_source(v.before_srv.connect(), v.before->name()); }, v.before->size()},
            {[&] { return nbd_handle_source(v.after_srv.connect(), v.after->name()); }, v.after->size()}, before, after,
