@@ -15,7 +15,9 @@ SNAPSHOT_LIBS = $(top_builddir)/common/libhexzsnapshot.la
 WRITE_LIBS = $(top_builddir)/common/libhexzwrite.la $(SNAPSHOT_LIBS)
 FS_LIBS = $(top_builddir)/common/libhexzfs.la
 
-# Man pages are written in POD beside the code, as nbdkit does.
-POD2MAN_FLAGS = --center="hexz" --release="hexz $(VERSION)" --section=1
+# Man pages are written in POD beside the code, as nbdkit does.  Every POD
+# starts with "=encoding utf8"; --utf8 keeps its non-ASCII characters in the
+# man page (without it, pod2man 4.x writes "X" for each of them).
+POD2MAN_FLAGS = --utf8 --center="hexz" --release="hexz $(VERSION)" --section=1
 %.1: %.pod
 	$(AM_V_GEN)$(POD2MAN) $(POD2MAN_FLAGS) --name="$(basename $(notdir $@))" $< > $@.tmp && mv $@.tmp $@

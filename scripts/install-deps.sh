@@ -11,6 +11,8 @@ PACKAGES=(
   libcurl4-openssl-dev
   nlohmann-json3-dev
   libseccomp-dev
+  # where bash completions are installed (its pkg-config file)
+  bash-completion
   # tests and the sample (python3, cmp and mountpoint are run directly)
   python3 diffutils util-linux
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit

@@ -23,6 +23,8 @@ PACK_TESTS = \
 	test-pack-formats.sh \
 	test-pack-sources.sh \
 	test-pack-tools.sh \
+	test-tools-completion.sh \
+	test-tools-man.sh \
 	test-tools-outputs.sh
 TESTS += $(PACK_TESTS)
 EXTRA_DIST += $(PACK_TESTS)
