@@ -3,9 +3,9 @@
 # installs the dependencies, builds, and runs "make check" in a normal build
 # and in an ASan+UBSan build, saying how long each step took.  .ci/run runs
 # it (and run-sample.sh) on a brand-new root, see scripts/fresh-root.sh.
-# The libFuzzer harnesses (make fuzz, fuzz/README.md) are not run here yet:
-# fuzz-tsk finds a TSK hang on an ISO 9660 image within seconds, a known
-# finding still to be made a regression test.
+# After the normal build's tests, each libFuzzer harness (make fuzz,
+# fuzz/README.md) runs for HEXZ_FUZZ_SECONDS (default 5) on seeds made with
+# that build's tools; any crash, leak or hang it finds fails the run.
 #   ./run-tests.sh            both builds
 #   ./run-tests.sh --quick    the normal build only
 set -Eeuo pipefail
@@ -40,6 +40,11 @@ run_suite() {  # run_suite NAME BUILDDIR CONFIGURE-ARGS...
 }
 
 run_suite normal "$top/build"
+fuzz_seconds=${HEXZ_FUZZ_SECONDS:-5}
+if ! timed "make fuzz (${fuzz_seconds} s per harness)" make -C "$top/build" -j"$(nproc)" fuzz FUZZ_SECONDS="$fuzz_seconds"; then
+  status=1
+  echo "run-tests: a fuzz harness failed: its input is in $top/build/fuzz (crash-*, leak-*, timeout-*)"
+fi
 if [ "${1:-}" != "--quick" ]; then
   run_suite ASan+UBSan "$top/build-sanitizers" --enable-sanitizers
 fi

@@ -13,6 +13,9 @@ PACKAGES=(
   libseccomp-dev
   # where bash completions are installed (its pkg-config file)
   bash-completion
+  # the libFuzzer harnesses (make fuzz): clang with its libFuzzer and
+  # sanitizer runtimes (only recommended by clang-14, so named here)
+  clang libclang-rt-14-dev
   # tests and the sample (python3, cmp and mountpoint are run directly)
   python3 diffutils util-linux
   libnbd-bin python3-libnbd qemu-utils e2fsprogs fuse2fs sleuthkit
