@@ -13,6 +13,7 @@
 #include <mutex>
 #include <algorithm>
 #include <sys/stat.h>
+#include <type_traits>
 #include <unordered_set>
 
 #include "backend.h"
@@ -185,9 +186,13 @@ class ExtMapper {
   }
 
   void map_inodes() {
-    ext2_inode_scan scan;
-    errcode_t e = ext2fs_open_inode_scan(fs_, 256, &scan);
+    ext2_inode_scan raw_scan;
+    errcode_t e = ext2fs_open_inode_scan(fs_, 256, &raw_scan);
     if (e) throw Error("cannot scan inodes: " + ext_error(e));
+    // Closed on every way out, also when a check below throws.
+    std::unique_ptr<std::remove_pointer_t<ext2_inode_scan>, decltype(&ext2fs_close_inode_scan)> scan_owner(
+        raw_scan, &ext2fs_close_inode_scan);
+    ext2_inode_scan scan = raw_scan;
     ext2fs_inode_scan_flags(scan, EXT2_SF_SKIP_MISSING_ITABLE | EXT2_SF_DO_LAZY, 0);
     // Sizes come from what the partition can hold, not from what the
     // superblock claims: every inode has EXT2_INODE_SIZE bytes of inode
@@ -211,10 +216,7 @@ class ExtMapper {
       if (e == EXT2_ET_BAD_BLOCK_IN_INODE_TABLE || e == EXT2_ET_INODE_CSUM_INVALID ||
           e == EXT2_ET_INODE_IS_GARBAGE)
         continue;
-      if (e) {
-        ext2fs_close_inode_scan(scan);
-        throw Error("inode scan failed: " + ext_error(e));
-      }
+      if (e) throw Error("inode scan failed: " + ext_error(e));
       if (ino == 0) break;
       if (ino > fs_->super->s_inodes_count) continue;
       bool special = ino < first_ino && ino != EXT2_ROOT_INO;
@@ -246,7 +248,6 @@ class ExtMapper {
       in_dir_ = false;
       if (!special && LINUX_S_ISLNK(inode->i_mode)) out_.nodes[owner].link = read_link(ino, inode);
     }
-    ext2fs_close_inode_scan(scan);
   }
 
   void map_blocks(ext2_ino_t ino, struct ext2_inode *inode, uint32_t owner) {
