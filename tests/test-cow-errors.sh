@@ -84,7 +84,7 @@ uuid_a=$(hexz-info "$tmp/a.st" | awk 'tolower($0) ~ /uuid/ {print $NF; exit}')
 uuid_b=$(hexz-info "$tmp/b.st" | awk 'tolower($0) ~ /uuid/ {print $NF; exit}')
 [ -n "$uuid_a" ] && [ -n "$uuid_b" ] && [ "$uuid_a" != "$uuid_b" ] || fail "hexz-info gave no UUIDs"
 grep -qx "uuid=$uuid_a" "$tmp/t.overlay.base" || fail ".base does not name a.st ($uuid_a): $(cat "$tmp/t.overlay.base")"
-grep -qx "path=$tmp/a.st" "$tmp/t.overlay.base" || fail ".base path: $(cat "$tmp/t.overlay.base")"
+grep -qx "path=a.st" "$tmp/t.overlay.base" || fail ".base path: $(cat "$tmp/t.overlay.base")"
 grep -qx "disk-size=$((2 * 1024 * 1024 + 100))" "$tmp/t.overlay.base" || fail ".base disk-size: $(cat "$tmp/t.overlay.base")"
 refused "$tmp/t.overlay.base: overlay $ov was written on top of snapshot $uuid_a" "$HEXZ_PLUGIN" file="$tmp/b.st" overlay="$ov"
 grep -qx "uuid=$uuid_a" "$tmp/t.overlay.base" || fail "a refused reopen changed .base"

@@ -80,7 +80,7 @@ hexz-pack A.img A.st
 hexz-diff -b A.st B.img st.overlay > /dev/null || fail ".st vs raw failed"
 check_blocks A.img B.img st.overlay.meta
 grep -qx "hexz-base 1" st.overlay.base || fail "no .base record"
-grep -qx "path=$tmp/A.st" st.overlay.base || fail ".base does not name A.st"
+grep -qx "path=A.st" st.overlay.base || fail ".base does not name A.st"
 uuid=$(hexz-info A.st | sed -n 's/^UUID: //p')
 grep -qx "uuid=$uuid" st.overlay.base || fail ".base does not carry A.st's UUID $uuid"
 serve_copy R.img --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" file=A.st overlay=st.overlay

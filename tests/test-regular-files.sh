@@ -17,12 +17,17 @@ hexz-diff -b base.st mod.img -O st thin.st > /dev/null
 # The parent replaced by a FIFO, then by a character device.
 mv base.st base.real
 mkfifo base.st
-expect_error 1 "base.st: a snapshot must be a regular file, but this is a FIFO" timeout 20 hexz-info thin.st
+# hexz-info describes the snapshot and says why its parent is missing.
+timeout 20 hexz-info thin.st > info.txt || fail "hexz-info with a FIFO as the parent exited $?"
+grep -q "^Parent status: MISSING (.*base.st: a snapshot must be a regular file, but this is a FIFO" info.txt ||
+  fail "hexz-info does not say that the parent is a FIFO: $(cat info.txt)"
+expect_error 1 "base.st: a snapshot must be a regular file, but this is a FIFO" timeout 20 hexz-info --verify thin.st
 expect_error 1 "a FIFO" timeout 20 $NBDKIT -U - "$HEXZ_PLUGIN" file=thin.st --run true
 expect_error 1 "a FIFO" timeout 20 hexz-commit --flatten thin.st -o flat.st
 rm base.st
 ln -s /dev/zero base.st
-expect_error 1 "base.st: a snapshot must be a regular file, but this is a character device" timeout 20 hexz-info thin.st
+expect_error 1 "base.st: a snapshot must be a regular file, but this is a character device" \
+  timeout 20 hexz-info --verify thin.st
 rm base.st
 mv base.real base.st
 timeout 20 hexz-info thin.st > /dev/null || fail "the restored parent is refused"

@@ -220,6 +220,7 @@ Test(meta, base_record) {
   cr_assert(got.has_value());
   cr_assert(got->uuid == r.uuid);
   cr_assert_eq(got->path, r.path);
+  cr_assert(got->stored[0] != '/', "path= is stored relative to the record's directory: %s", got->stored.c_str());
   cr_assert_eq(got->disk_size, r.disk_size);
   cr_assert(!read_base_record(test::scratch_dir() + "/none.base").has_value());
   write_file_atomic(p, "garbage\n");

@@ -1,10 +1,14 @@
 #include "image-format.h"
 
 #include <cstring>
+#include <fcntl.h>
 
 #include "endian.h"
+#include "error.h"
 #include "format.h"
 #include "source.h"
+#include "unique-fd.h"
+#include "util.h"
 
 namespace hexz {
 
@@ -15,6 +19,17 @@ bool starts(const unsigned char *p, size_t n, const char *magic, size_t len) {
 }
 
 }  // namespace
+
+bool starts_with_snapshot_magic(const std::string &path) {
+  unsigned char magic[sizeof MAGIC];
+  try {
+    UniqueFd fd = open_regular(path, O_RDONLY, "a file");
+    return pread_full(fd.get(), magic, sizeof magic, 0, path) == sizeof magic &&
+           memcmp(magic, MAGIC, sizeof magic) == 0;
+  } catch (const Error &) {
+    return false;
+  }
+}
 
 ImageFormat probe_image_format(Source &src) {
   const uint64_t size = src.size();

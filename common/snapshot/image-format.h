@@ -18,6 +18,11 @@ enum class ImageFormat { RAW, HEXZ, QCOW2, QED, VMDK, VHD, VHDX, VDI };
 // 0xbeda107f at offset 64).  Anything else is RAW.
 ImageFormat probe_image_format(Source &src);
 
+// Whether the file PATH starts with the .st magic.  False for anything that
+// cannot tell (missing, unreadable, not a regular file: opened without
+// blocking, so a FIFO is never waited on): the caller's next open says why.
+bool starts_with_snapshot_magic(const std::string &path);
+
 // "qcow2", "VMDK", ... for messages.
 const char *image_format_name(ImageFormat f);
 // qemu's name for -f (qcow2, qed, vmdk, vpc, vhdx, vdi).

@@ -9,6 +9,8 @@
 
 #include "endian.h"
 #include "error.h"
+#include "remote-url.h"
+#include "storage.h"
 #include "same-file.h"
 #include "unique-fd.h"
 
@@ -162,7 +164,8 @@ std::optional<BaseRecord> read_base_record(const std::string &path) {
       if (!uuid_from_string(v, r.uuid)) throw Error(path + ": malformed uuid '" + v + "'", EINVAL);
       have_uuid = true;
     } else if (k == "path") {
-      r.path = v;
+      r.stored = v;
+      r.path = v.empty() || is_url(v) ? v : absolute_path(resolve_relative(path, v));
       have_path = !v.empty();
     } else if (k == "disk-size") {
       r.disk_size = parse_size(v, path.c_str());
@@ -176,7 +179,7 @@ void write_base_record(const std::string &path, const BaseRecord &r) {
   std::ostringstream o;
   o << "hexz-base 1\n"
     << "uuid=" << uuid_to_string(r.uuid) << "\n"
-    << "path=" << r.path << "\n"
+    << "path=" << relative_path(r.path, dir_name(path)) << "\n"
     << "disk-size=" << r.disk_size << "\n";
   write_file_atomic(path, o.str());
 }

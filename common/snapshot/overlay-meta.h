@@ -49,11 +49,17 @@ void write_meta(const std::string &path, const std::vector<uint64_t> &blocks);
 
 struct BaseRecord {
   Uuid uuid{};
-  std::string path;
+  std::string path;  // the base: an absolute path or a URL
   uint64_t disk_size = 0;
+  std::string stored;  // read_base_record: path= as written in the file
 };
 // nullopt if the file does not exist; Error if it exists but is malformed.
+// A relative path= is resolved against the record's directory (as a thin
+// snapshot's parent is against the child's), so PATH is always absolute.
 std::optional<BaseRecord> read_base_record(const std::string &path);
+// Writes R atomically, with R.path stored relative to PATH's directory (a
+// URL as it is), so that an overlay moved together with its base keeps
+// finding it.
 void write_base_record(const std::string &path, const BaseRecord &r);
 
 }  // namespace hexz

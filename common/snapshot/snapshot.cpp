@@ -14,11 +14,13 @@
 namespace hexz {
 
 // PATH may be a URL (remote-storage.h).
-std::shared_ptr<const Snapshot> Snapshot::open(const std::string &path) { return open(open_storage(path)); }
+std::shared_ptr<const Snapshot> Snapshot::open(const std::string &path, Parent policy) {
+  return open(open_storage(path), policy);
+}
 
-std::shared_ptr<const Snapshot> Snapshot::open(std::unique_ptr<Storage> storage) {
+std::shared_ptr<const Snapshot> Snapshot::open(std::unique_ptr<Storage> storage, Parent policy) {
   std::vector<Uuid> seen;
-  return open_chain(std::move(storage), 0, seen);
+  return open_chain(std::move(storage), 0, seen, policy);
 }
 
 static Error invalid(const std::string &path, const std::string &what) {
@@ -26,7 +28,7 @@ static Error invalid(const std::string &path, const std::string &what) {
 }
 
 std::shared_ptr<const Snapshot> Snapshot::open_chain(std::unique_ptr<Storage> storage, unsigned depth,
-                                                     std::vector<Uuid> &seen) {
+                                                     std::vector<Uuid> &seen, Parent policy) {
   const std::string path = storage->name();
   if (depth >= MAX_CHAIN_DEPTH)
     throw Error(path + ": snapshot chain is deeper than " + std::to_string(MAX_CHAIN_DEPTH) + " snapshots", EINVAL);
@@ -81,19 +83,36 @@ std::shared_ptr<const Snapshot> Snapshot::open_chain(std::unique_ptr<Storage> st
   if (thin != have_parent_section)
     throw Error(path + ": not a valid hexz snapshot: parent flag and parent section disagree", EIO);
   if (thin) {
-    const std::string &rel = s->parent_ref_->path;
     try {
-      s->parent_ = open_chain(s->storage_->open_relative(rel), depth + 1, seen);
+      open_parent_of(*s, depth, seen);
     } catch (const Error &e) {
-      throw Error(path + ": cannot open parent snapshot: " + e.what(), e.err());
+      if (policy == Parent::REQUIRED) throw;
+      s->parent_.reset();
+      s->parent_error_ = e.what();
     }
-    std::string ppath = s->parent_->path();
-    if (s->parent_->uuid() != s->parent_ref_->uuid)
-      throw Error(path + ": parent " + ppath + " has UUID " + uuid_to_string(s->parent_->uuid()) + " but " +
-                      uuid_to_string(s->parent_ref_->uuid) + " was expected (the parent was replaced or modified)",
-                  EINVAL);
   }
   return s;
+}
+
+void Snapshot::open_parent_of(Snapshot &s, unsigned depth, std::vector<Uuid> &seen) {
+  const std::string &rel = s.parent_ref_->path;
+  try {
+    s.parent_ = open_chain(s.storage_->open_relative(rel), depth + 1, seen, Parent::REQUIRED);
+  } catch (const Error &e) {
+    throw Error(s.path_ + ": cannot open parent snapshot: " + e.what(), e.err());
+  }
+  if (s.parent_->uuid() != s.parent_ref_->uuid)
+    throw Error(s.path_ + ": parent " + s.parent_->path() + " has UUID " + uuid_to_string(s.parent_->uuid()) +
+                    " but " + uuid_to_string(s.parent_ref_->uuid) +
+                    " was expected (the parent was replaced or modified; hexz-rebase re-points a moved parent)",
+                EINVAL);
+}
+
+const Snapshot &Snapshot::open_parent() const {
+  if (!parent_)
+    throw Error(path_ + ": this block is in the parent " + parent_ref_->path + ", which is not open: " + parent_error_,
+                EIO);
+  return *parent_;
 }
 
 void Snapshot::parse_stream(const std::string &bytes) {
@@ -261,7 +280,7 @@ void Snapshot::read_block(StreamId s, uint64_t i, void *buf) const {
       std::memset(buf, 0, len);
       return;
     case BlockKind::PARENT:
-      parent_->read(s, i * header_.block_size, len, buf);
+      open_parent().read(s, i * header_.block_size, len, buf);
       return;
     case BlockKind::DATA:
       break;
@@ -342,7 +361,7 @@ void Snapshot::extents_raw(StreamId s, uint64_t offset, uint64_t len,
       uint64_t next_page = ((i >> st.hdr.page_shift) + 1) << st.hdr.page_shift;
       uint64_t pend = std::min<uint64_t>(next_page >= st.hdr.block_count ? size : next_page * bs, end);
       if (ref.kind == PageKind::PARENT)
-        parent_->extents_raw(s, offset, pend - offset, fn);
+        open_parent().extents_raw(s, offset, pend - offset, fn);
       else
         fn(offset, pend - offset, true);
       offset = pend;
@@ -351,7 +370,7 @@ void Snapshot::extents_raw(StreamId s, uint64_t offset, uint64_t len,
     uint64_t bend = std::min<uint64_t>({(i + 1) * bs, size, end});
     IndexEntry e = entry(s, i);
     if (e.kind == BlockKind::PARENT)
-      parent_->extents_raw(s, offset, bend - offset, fn);
+      open_parent().extents_raw(s, offset, bend - offset, fn);
     else
       fn(offset, bend - offset, e.kind == BlockKind::ZERO);
     offset = bend;

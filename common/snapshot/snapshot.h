@@ -36,11 +36,20 @@ class Snapshot {
   // 16384 entries, the index of 42 GiB of dense disk at 64 KiB blocks.
   static constexpr uint64_t PAGE_CACHE_BYTES = 16ull << 20;
 
+  // Whether a thin snapshot opens without its parent.  REQUIRED (serving,
+  // comparing, committing): a parent that cannot be opened, or carries
+  // another UUID, is an Error.  OPTIONAL (describing or re-pointing the file:
+  // hexz-info, hexz-rebase): the snapshot opens anyway, parent() is null,
+  // parent_error() says why, and reading a PARENT block is an Error naming
+  // it.  Only the snapshot itself is optional: its parent, if it opens, needs
+  // its whole chain.
+  enum class Parent { REQUIRED, OPTIONAL };
+
   // Throws Error naming PATH (or the parent at fault) on any problem.
-  static std::shared_ptr<const Snapshot> open(const std::string &path);
+  static std::shared_ptr<const Snapshot> open(const std::string &path, Parent policy = Parent::REQUIRED);
   // The same over any storage; a thin snapshot's parent is opened with
   // STORAGE->open_relative(the parent reference's path).
-  static std::shared_ptr<const Snapshot> open(std::unique_ptr<Storage> storage);
+  static std::shared_ptr<const Snapshot> open(std::unique_ptr<Storage> storage, Parent policy = Parent::REQUIRED);
 
   const std::string &path() const { return path_; }
   const Header &header() const { return header_; }
@@ -56,6 +65,9 @@ class Snapshot {
   // Name (path or URL) the parent was opened from: parent_ref's path
   // resolved against this snapshot's location.  Empty if standalone.
   std::string parent_path() const { return parent_ ? parent_->path() : std::string(); }
+  // Opened with Parent::OPTIONAL: why a thin snapshot's parent is not
+  // open ("" when it is, or for a standalone snapshot).
+  const std::string &parent_error() const { return parent_error_; }
 
   bool has_stream(StreamId s) const { return streams_[unsigned(s)].present; }
   uint64_t stream_size(StreamId s) const { return streams_[unsigned(s)].hdr.logical_size; }
@@ -108,7 +120,11 @@ class Snapshot {
  private:
   Snapshot() : pages_(PAGE_CACHE_BYTES) {}
   static std::shared_ptr<const Snapshot> open_chain(std::unique_ptr<Storage> storage, unsigned depth,
-                                                    std::vector<Uuid> &seen);
+                                                    std::vector<Uuid> &seen, Parent policy);
+  // Opens S's parent chain into S.parent_ and checks the parent's UUID.
+  static void open_parent_of(Snapshot &s, unsigned depth, std::vector<Uuid> &seen);
+  // The parent, for reading a PARENT block; Error(EIO) if it is not open.
+  const Snapshot &open_parent() const;
   void extents_raw(StreamId s, uint64_t offset, uint64_t len,
                    const std::function<void(uint64_t, uint64_t, bool)> &fn) const;
   void parse_stream(const std::string &bytes);
@@ -130,6 +146,7 @@ class Snapshot {
   Metadata metadata_;
   std::optional<ParentRef> parent_ref_;
   std::shared_ptr<const Snapshot> parent_;
+  std::string parent_error_;
   mutable PageCache pages_;
   mutable std::mutex loading_mu_;
   mutable std::map<uint64_t, std::shared_future<std::shared_ptr<const Page>>> loading_;

@@ -1,38 +1,16 @@
 #include "base-check.h"
 
-#include <cstring>
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "error.h"
+#include "image-format.h"
 #include "remote-url.h"
-#include "format.h"
 #include "snapshot.h"
-#include "unique-fd.h"
 #include "util.h"
 
 namespace hexz_cow {
 
-namespace {
-
-// Whether PATH starts with the .st magic (anything else: not ours to judge).
-bool looks_like_snapshot(const std::string &path) {
-  unsigned char magic[sizeof hexz::MAGIC];
-  try {
-    // Not blocking on a FIFO: a non-regular file is the plugin's to refuse.
-    hexz::UniqueFd fd = hexz::open_regular(path, O_RDONLY, "file=");
-    return hexz::pread_full(fd.get(), magic, sizeof magic, 0, path) == sizeof magic &&
-           memcmp(magic, hexz::MAGIC, sizeof magic) == 0;
-  } catch (const hexz::Error &) {
-    return false;  // missing, unreadable, not a regular file: the plugin says so
-  }
-}
-
-}  // namespace
-
 std::optional<hexz::BaseRecord> snapshot_record(const std::string &file) {
   // A URL comes from the hexz plugin's url= (or file=URL): a snapshot.
-  if (file.empty() || (!hexz::is_url(file) && !looks_like_snapshot(file))) return std::nullopt;
+  if (file.empty() || (!hexz::is_url(file) && !hexz::starts_with_snapshot_magic(file))) return std::nullopt;
   auto snap = hexz::Snapshot::open(file);
   hexz::BaseRecord r;
   r.uuid = snap->uuid();
@@ -55,7 +33,10 @@ void check_base_record(const std::string &overlay, const hexz::BaseRecord &now, 
 void update_base_record(const std::string &overlay, const hexz::BaseRecord &now) {
   const std::string base_path = hexz::default_base_path(overlay);
   auto old = hexz::read_base_record(base_path);
-  if (!old || old->uuid != now.uuid || old->path != now.path || old->disk_size != now.disk_size)
+  // Also when the stored path= is not the relative form (a record written
+  // with an absolute path), so that the overlay and base can move together.
+  if (!old || old->uuid != now.uuid || old->path != now.path || old->disk_size != now.disk_size ||
+      old->stored != hexz::relative_path(now.path, hexz::dir_name(base_path)))
     hexz::write_base_record(base_path, now);
 }
 

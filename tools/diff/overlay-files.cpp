@@ -401,7 +401,17 @@ int overlay_files(const OverlayFilesOptions &o, const std::vector<uint64_t> &blo
   const std::string base = find_base(o);
   if (base.empty()) return print_without_base(o, blocks, meta_present);
   struct stat st;
-  if (!is_url(base) && stat(base.c_str(), &st) != 0) throw Error(base + ": base snapshot: " + strerror(errno), errno);
+  if (!is_url(base) && stat(base.c_str(), &st) != 0) {
+    const int err = errno;
+    // A base named by the record may have moved on its own: say how to
+    // re-point the record.
+    throw Error(base + ": base snapshot: " + strerror(err) +
+                    (o.base.empty() ? " (named by " + default_base_path(o.overlay) +
+                                          "; if it moved, hexz-rebase " + o.overlay +
+                                          " NEW-BASE.st re-points the record, or give --base)"
+                                    : std::string()),
+                err);
+  }
   if (blocks.empty() && !o.json) {
     // Nothing modified: both views are the same disk, no file can differ.
     print_header(o, base, 0, meta_present);

@@ -50,7 +50,9 @@ static void help() {
       "  -h, --help     show this help\n"
       "  -V, --version  show the version\n"
       "\n"
-      "Exit status: 0 success, 1 error (including damage found by --verify), 2 usage error.\n");
+      "Exit status: 0 success (also for a thin snapshot whose parent is missing: it is\n"
+      "described and its parent reported MISSING), 1 error (including damage found by\n"
+      "--verify, and a missing parent with --verify), 2 usage error.\n");
 }
 
 namespace {
@@ -179,8 +181,10 @@ StreamStats walk(const Snapshot &s, StreamId id, bool verify, std::set<uint64_t>
 std::vector<std::string> describe_snapshot(const Snapshot &snap, const std::string &path, bool do_verify, Json *jp) {
   const Snapshot *s = &snap;
   const Header &h = s->header();
+  const bool parent_missing = s->parent_ref() && !s->parent();
   std::set<uint64_t> seen;
   std::vector<std::string> damage;
+  if (do_verify && parent_missing) damage.push_back("cannot verify the blocks of the parent: " + s->parent_error());
   StreamStats st[NUM_STREAMS] = {walk(*s, StreamId::DISK, do_verify, seen, damage),
                                  walk(*s, StreamId::MEMORY, do_verify, seen, damage)};
   if (jp) {
@@ -194,13 +198,19 @@ std::vector<std::string> describe_snapshot(const Snapshot &snap, const std::stri
     j.key("block_size").value(uint64_t(h.block_size));
     j.key("file_size").value(h.file_size);
     j.key("parent");
-    if (s->parent_ref())
+    if (s->parent_ref()) {
       j.begin_object()
           .key("uuid").value(uuid_to_string(s->parent_ref()->uuid))
           .key("path").value(s->parent_ref()->path)
-          .end_object();
-    else
+          .key("present").value(!parent_missing);
+      j.key("opened_from");
+      if (parent_missing) j.null_value(); else j.value(absolute_path(s->parent_path()));
+      j.key("error");
+      if (parent_missing) j.value(s->parent_error()); else j.null_value();
+      j.end_object();
+    } else {
       j.null_value();
+    }
     j.key("metadata").begin_object();
     for (auto &[k, v] : s->metadata()) j.key(k).value(v);
     j.end_object();
@@ -234,10 +244,15 @@ std::vector<std::string> describe_snapshot(const Snapshot &snap, const std::stri
     printf("Created: %s\n", format_time(h.created).c_str());
     printf("Block size: %u\n", h.block_size);
     printf("File size: %llu (%s)\n", (unsigned long long)h.file_size, format_size(h.file_size).c_str());
-    if (s->parent_ref())
+    if (s->parent_ref()) {
       printf("Parent: %s (UUID %s)\n", s->parent_ref()->path.c_str(), uuid_to_string(s->parent_ref()->uuid).c_str());
-    else
+      if (parent_missing)
+        printf("Parent status: MISSING (%s)\n", s->parent_error().c_str());
+      else
+        printf("Parent status: present (%s)\n", absolute_path(s->parent_path()).c_str());
+    } else {
       printf("Parent: none\n");
+    }
     for (auto &[k, v] : s->metadata()) {
       if (k == "message") printf("Message: %s\n", v.c_str());
       else printf("Metadata: %s=%s\n", k.c_str(), v.c_str());
@@ -289,7 +304,11 @@ void describe(const std::string &path, bool chain, bool do_verify, Json *j, std:
     if (!chain || !base) return;
     next = base->path;
   }
-  std::shared_ptr<const Snapshot> top = Snapshot::open(next);
+  // A thin snapshot is described even when its parent is missing, as
+  // qemu-img info does: the parent's status is part of the answer (and the
+  // chain ends there).  Neither the description nor the map reads a PARENT
+  // block.
+  std::shared_ptr<const Snapshot> top = Snapshot::open(next, Snapshot::Parent::OPTIONAL);
   if (base && top->uuid() != base->uuid)
     throw Error(default_base_path(path) + ": overlay " + path + " was written on top of snapshot " +
                     uuid_to_string(base->uuid) + ", but " + next + " is snapshot " + uuid_to_string(top->uuid()),
@@ -334,7 +353,7 @@ static int tool_main(int argc, char **argv) {
 
   try {
     if (do_map) {
-      print_map(*Snapshot::open(path), path, json, stdout);
+      print_map(*Snapshot::open(path, Snapshot::Parent::OPTIONAL), path, json, stdout);
       return EXIT_OK;
     }
     std::vector<std::string> damage;

@@ -54,12 +54,10 @@ std::optional<BaseRecord> describe_overlay(const std::string &path, Json *jp) {
     if (fstat(fd.get(), &st) != 0) throw_errno(path + ": stat");
   }
   const std::string meta = default_meta_path(path), record = default_base_path(path);
+  // read_base_record resolves a relative path= against the record's
+  // directory: base->path is absolute (or a URL).
   std::optional<BaseRecord> base = read_base_record(record);
-  std::string base_path;
-  if (base) {
-    base_path = is_url(base->path) || base->path.starts_with("/") ? base->path : dir_name(path) + "/" + base->path;
-    base->path = base_path;
-  }
+  const std::string base_path = base ? base->path : std::string();
   const bool meta_present = exists(meta);
   // With the disk size known, .meta is checked against it, as the filter does.
   std::vector<uint64_t> blocks = read_meta(meta, base ? blocks_of(base->disk_size) : UINT64_MAX);
