@@ -5,6 +5,7 @@
 #include <criterion/criterion.h>
 #include <fstream>
 #include <iterator>
+#include <sys/wait.h>
 
 #include "checksum.h"
 #include "endian.h"
@@ -165,6 +166,34 @@ Test(format, hostile_stream_header_with_valid_checksums) {
   store_le32(&b[off], 7);
   fix_section_checksum(b, k);
   expect_refused(b, "unknown stream id");
+}
+
+// A stream header claiming a 16 EiB disk, with a consistent block and page
+// count and valid checksums: refused from the section's real length, before
+// anything is allocated for what the header claims, by the reader and by
+// hexz-info (which once aborted on std::bad_alloc here), with exit status 1.
+Test(format, disk_of_16_eib_is_refused_without_allocating) {
+  auto b = test::load_file(good_path());
+  unsigned k = find_section(b, 1);
+  uint64_t off = load_le64(desc(b, k) + 8);
+  const uint64_t size = UINT64_MAX - 65535, bs = load_le32(&b[48]), blocks = size / bs + (size % bs != 0);
+  const uint64_t per_page = uint64_t(1) << b[off + 4];
+  store_le64(&b[off + 8], size);
+  store_le64(&b[off + 16], blocks);
+  store_le64(&b[off + 24], blocks / per_page + (blocks % per_page != 0));
+  fix_section_checksum(b, k);
+  expect_refused(b, "page count");
+  std::string p = test::scratch_dir() + "/bad.st";
+  std::string cmd = "hexz-info '" + p + "' 2>&1";
+  FILE *f = popen(cmd.c_str(), "r");
+  cr_assert(f);
+  std::string out;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, f)) > 0;) out.append(buf, n);
+  int status = pclose(f);
+  cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "hexz-info: status %d: %s", status, out.c_str());
+  cr_assert(out.find("hexz-info: " + p) != std::string::npos, "hexz-info does not name the file: %s", out.c_str());
+  cr_assert(out.find("out of memory") == std::string::npos, "hexz-info allocated for the claim: %s", out.c_str());
 }
 
 Test(format, unknown_sections) {
