@@ -1,13 +1,16 @@
 #include "cow.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <unistd.h>
 #include <vector>
 
 #include <nbdkit-filter.h>
 
 #include "error.h"
 #include "overlay-meta.h"
+#include "util.h"
 
 namespace hexz_cow {
 
@@ -31,6 +34,23 @@ Cow::Cow(const CowConfig &cfg) : overlay_(cfg.overlay), expected_size_(cfg.expec
     validate(*expected_size_);
   } else {
     hexz::check_meta_size(meta_, UINT64_MAX);  // entries are checked once the size is known
+  }
+  if (overlay_.writable()) check_meta_writable();
+}
+
+// Every flush replaces .meta by a new file renamed into its directory.  If
+// that directory refuses new files, writes could be acknowledged but never
+// made durable: serve the overlay read-only instead, so that clients see a
+// read-only export (and EPERM if they write anyway).
+void Cow::check_meta_writable() {
+  std::string dir = hexz::dir_name(meta_), probe;
+  try {
+    hexz::UniqueFd fd = hexz::make_temp_file(dir, ".hexz-cow-probe", probe);
+    unlink(probe.c_str());
+  } catch (const Error &e) {
+    if (e.err() != EACCES && e.err() != EPERM && e.err() != EROFS) throw;
+    overlay_.make_read_only(meta_ + ": cannot create files in " + dir + " (" + strerror(e.err()) +
+                            "), so no write could ever be made durable");
   }
 }
 

@@ -39,6 +39,7 @@ class Cow {
   // size did not change.
   void attach(uint64_t disk_size);
   bool writable() const { return overlay_.writable(); }
+  const std::string &read_only_reason() const { return overlay_.read_only_reason(); }
   // In the serving process (.after_fork): who holds the overlay.
   void record_holder() { overlay_.record_holder(); }
 
@@ -51,6 +52,8 @@ class Cow {
   void flush();
 
  private:
+  // Serves the overlay read-only when .meta's directory refuses new files.
+  void check_meta_writable();
   // Reads .meta and checks it and the overlay length against DISK_SIZE.
   std::vector<uint64_t> validate(uint64_t disk_size);
   // DATA null means zeroes.

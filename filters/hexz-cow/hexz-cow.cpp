@@ -48,8 +48,11 @@ int guarded(int *err, Fn &&fn) {
     return 0;
   } catch (const hexz::Error &e) {
     nbdkit_error("%s", e.what());
-    if (err) *err = e.err();
-    errno = e.err();
+    // nbdkit sends EACCES as EINVAL (NBD has no EACCES): a permission
+    // problem must reach the client as one.
+    int code = e.err() == EACCES ? EPERM : e.err();
+    if (err) *err = code;
+    errno = code;
   } catch (const std::exception &e) {
     nbdkit_error("hexz-cow: %s", e.what());
     if (err) *err = EIO;
@@ -134,7 +137,9 @@ int cow_get_ready(int) {
       cfg.expected_size = base->disk_size;
     }
     cow = std::make_unique<Cow>(cfg);
-    if (base) hexz_cow::update_base_record(overlay_path, *base);
+    if (!cow->writable() && !cow->read_only_reason().empty())
+      nbdkit_debug("hexz-cow: serving read-only: %s", cow->read_only_reason().c_str());
+    if (base && cow->writable()) hexz_cow::update_base_record(overlay_path, *base);
   });
 }
 

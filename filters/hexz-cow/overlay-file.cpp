@@ -79,8 +79,15 @@ void OverlayFile::punch(uint64_t off, uint64_t len) {
   }
 }
 
+// The first sync also makes the overlay's directory entry durable: the
+// file may have been created by this process, and .meta (whose own
+// directory write_meta syncs) may live in another directory.
 void OverlayFile::sync() {
   hexz::fsync_or_throw(fd_.get(), name_);
+  if (persistent_ && !dir_synced_) {
+    hexz::fsync_parent_dir(name_);
+    dir_synced_ = true;
+  }
 }
 
 void OverlayFile::allocation(uint64_t off, uint64_t len,

@@ -31,6 +31,14 @@ class OverlayFile {
   bool persistent() const { return persistent_; }
   // False when the file could only be opened read-only.
   bool writable() const { return writable_; }
+  // Why the overlay is served read-only ("" if it is writable or was
+  // opened read-only because the file itself cannot be written).
+  const std::string &read_only_reason() const { return read_only_reason_; }
+  // Serve read-only from now on, for REASON.
+  void make_read_only(const std::string &reason) {
+    writable_ = false;
+    read_only_reason_ = reason;
+  }
   uint64_t length() const;
 
   // Reads LEN bytes at OFF; bytes beyond the end of the file read as zero.
@@ -56,7 +64,8 @@ class OverlayFile {
  private:
   std::string name_;
   hexz::UniqueFd fd_;
-  bool persistent_ = false, writable_ = true;
+  bool persistent_ = false, writable_ = true, dir_synced_ = false;
+  std::string read_only_reason_;
   // SEEK_DATA/SEEK_HOLE scanning is the core library's file source.  It
   // holds a second descriptor of the overlay, which must stay open as long
   // as FD_ (closing it would release the holder's record lock).
