@@ -166,7 +166,7 @@ for line in open(sys.argv[1]):
 print(" ".join("%s %d/%d" % (k, v[0], v[1]) for k, v in n.items()))
 ' "$log"
 }
-fetched() { awk '$1 == "GET" || $1 == "HEAD" { n += $5 } END { print n + 0 }' "$log"; }
+fetched() { awk '$1 == "GET" || $1 == "HEAD" { n += $5 } END { printf "%.0f\n", n }' "$log"; }
 requests() { grep -c . "$log" || true; }
 
 # run TOOL WHAT IMG: one cold measurement; prints "seconds bytes requests".
