@@ -67,7 +67,7 @@ sparse_disk() {
 sparse_disk "$dir/2t.img" $((2 << 40))
 sparse_disk "$dir/1g.img" $((1 << 30))
 for n in 2t 1g; do
-  [ "$dir/$n.st" -nt "$dir/$n.img" ] && [ "$dir/$n.st" -nt "$pack" ] || "$pack" "$dir/$n.img" "$dir/$n.st"
+  [ "$dir/$n.st" -nt "$dir/$n.img" ] && [ "$dir/$n.st" -nt "$pack" ] || "$pack" -f "$dir/$n.img" "$dir/$n.st"
 done
 [ "$dir/2t.qcow2" -nt "$dir/2t.img" ] || qemu-img convert -O qcow2 "$dir/2t.img" "$dir/2t.qcow2"
 
@@ -144,7 +144,7 @@ for k, off in enumerate(map(int, os.environ["OFFS"].split())):
 PY
   t0=$(date +%s.%N)
   DATA=$data OFFS=$offs nbdkit -U - memory 64T --run \
-    'uri="$uri" nbdsh -c "exec(open(\"'"$dir"'/write64.py\").read())" && "'"$pack"'" "$uri" "'"$dir"'/64t.st"'
+    'uri="$uri" nbdsh -c "exec(open(\"'"$dir"'/write64.py\").read())" && "'"$pack"'" -f "$uri" "'"$dir"'/64t.st"'
   t1=$(date +%s.%N)
   echo "64 TiB: nbdkit memory 64T written and packed over NBD in $(echo "$t1 - $t0" | bc -l | cut -c1-6) s" \
     "(nbdkit memory answers block status by walking its address space: most of that time)"
@@ -164,7 +164,7 @@ old_pack=$OLD_BUILD/tools/pack/hexz-pack
 img=$BENCH_DIR/dense.img
 dense_image "$img"
 disk_size=$(stat -c %s "$img")
-[ "$dir/dense-new.st" -nt "$img" ] && [ "$dir/dense-new.st" -nt "$pack" ] || "$pack" "$img" "$dir/dense-new.st"
+[ "$dir/dense-new.st" -nt "$img" ] && [ "$dir/dense-new.st" -nt "$pack" ] || "$pack" -f "$img" "$dir/dense-new.st"
 [ "$dir/dense-old.st" -nt "$img" ] || "$old_pack" "$img" "$dir/dense-old.st"
 
 start() {  # start NAME PLUGIN FILE
