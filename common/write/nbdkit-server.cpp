@@ -48,23 +48,27 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
     rmdir(dir_.c_str());
     throw;
   }
+  what_ = o.snapshot + (o.overlay.empty() ? "" : " with overlay " + o.overlay);
+  if (o.wait) wait_ready();
+}
+
+void NbdkitServer::wait_ready() const {
+  if (ready_) return;
   // nbdkit writes the PID file once it accepts connections.
   auto pidfile_written = [this] {
     struct stat st;
     return stat(pidfile_.c_str(), &st) == 0 && st.st_size > 0;
   };
-  switch (wait_until_ready(pid_, pidfile_written)) {
-    case Readiness::READY: return;
+  switch (pid_ > 0 ? wait_until_ready(pid_, pidfile_written) : Readiness::EXITED) {
+    case Readiness::READY: ready_ = true; return;
     case Readiness::EXITED:
       pid_ = -1;
       unlink(socket_.c_str());
       rmdir(dir_.c_str());
-      throw Error("nbdkit could not serve " + o.snapshot + (o.overlay.empty() ? "" : " with overlay " + o.overlay) +
-                      " (its error is above)",
-                  EIO);
+      throw Error("nbdkit could not serve " + what_ + " (its error is above)", EIO);
     case Readiness::TIMED_OUT: break;
   }
-  stop();
+  const_cast<NbdkitServer *>(this)->stop();
   throw Error("nbdkit did not start within 30 seconds", ETIMEDOUT);
 }
 
@@ -92,6 +96,7 @@ std::string NbdkitServer::uri(const std::string &exportname) const {
 }
 
 NbdHandle NbdkitServer::connect(const std::string &exportname) const {
+  wait_ready();
   NbdHandle h = new_nbd_handle();
   if (nbd_set_export_name(h.get(), exportname.c_str()) != 0 || nbd_connect_unix(h.get(), socket_.c_str()) != 0)
     throw Error("cannot connect to nbdkit (export '" + exportname + "'): " + nbd_get_error(), EIO);

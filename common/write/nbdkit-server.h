@@ -35,6 +35,10 @@ struct ServeOptions {
   // >= 0: nbdkit's standard error goes to this descriptor (a daemon relays
   // it once its own standard error is gone).
   int stderr_fd = -1;
+  // False: the constructor only starts nbdkit, and wait_ready() (or the
+  // first connect()) waits for it, so that a tool can start several servers
+  // at once instead of paying each one's start-up in turn.
+  bool wait = true;
 };
 
 std::string nbdkit_program();
@@ -42,8 +46,9 @@ std::string hexz_plugin();
 std::string hexz_cow_filter();
 
 // A running nbdkit serving a snapshot on a private Unix socket.  The
-// constructor returns once nbdkit accepts connections, or throws Error with
-// nbdkit's own message already printed on stderr.  The destructor stops it
+// constructor returns once nbdkit accepts connections (with
+// ServeOptions::wait, the default), or throws Error with nbdkit's own
+// message already printed on stderr.  The destructor stops it
 // (SIGTERM, then waits), which makes the hexz-cow filter flush.
 class NbdkitServer {
  public:
@@ -52,6 +57,10 @@ class NbdkitServer {
   NbdkitServer(const NbdkitServer &) = delete;
   NbdkitServer &operator=(const NbdkitServer &) = delete;
 
+  // Returns once nbdkit accepts connections (at once if it already does);
+  // throws Error as the constructor does.
+  void wait_ready() const;
+  // The socket and URIs are usable once nbdkit is ready.
   const std::string &socket_path() const { return socket_; }
   // nbd+unix URI of an export ("" = disk, "memory").
   std::string uri(const std::string &exportname = "") const;
@@ -62,7 +71,11 @@ class NbdkitServer {
 
  private:
   std::string dir_, socket_, pidfile_;
-  pid_t pid_ = -1;
+  std::string what_;  // what it serves, for errors
+  // Mutable: wait_ready() is const (as connect() is), since waiting changes
+  // nothing a caller can see but the time it takes.
+  mutable pid_t pid_ = -1;
+  mutable bool ready_ = false;
 };
 
 }  // namespace hexz

@@ -47,6 +47,7 @@ std::unique_ptr<Source> ImageInput::reopen() const {
 std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool direct) {
   auto in = std::make_unique<ImageInput>();
   in->spec = spec;
+  in->role = role;
   const std::string what = std::string(role) + " " + spec;
 
   if (is_nbd_uri(spec)) {
@@ -88,13 +89,20 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
     }
     so.plugin = "file";
   }
+  // Started, not waited for: connect_image_input waits, so that BASE's and
+  // MODIFIED's servers start at the same time.
+  so.wait = false;
   in->server = std::make_unique<NbdkitServer>(so);
-  connect_source(*in, in->server->connect(), spec);
-  if (in->snapshot && in->size() != in->snapshot->stream_size(StreamId::DISK))
-    throw Error(what + ": nbdkit serves " + std::to_string(in->size()) + " bytes but the snapshot's disk is " +
-                    std::to_string(in->snapshot->stream_size(StreamId::DISK)) + " bytes",
-                EIO);
   return in;
+}
+
+void connect_image_input(ImageInput &in) {
+  if (in.source) return;
+  connect_source(in, in.server->connect(), in.spec);
+  if (in.snapshot && in.size() != in.snapshot->stream_size(StreamId::DISK))
+    throw Error(in.role + " " + in.spec + ": nbdkit serves " + std::to_string(in.size()) + " bytes but the snapshot's disk is " +
+                    std::to_string(in.snapshot->stream_size(StreamId::DISK)) + " bytes",
+                EIO);
 }
 
 }  // namespace hexz

@@ -21,6 +21,7 @@ namespace hexz {
 
 struct ImageInput {
   std::string spec;  // as given on the command line
+  std::string role;  // "BASE", "MODIFIED"
   std::string kind;  // "hexz snapshot", "raw image", "NBD URI"
   // A .st input, opened (and so fully validated) in-process for its UUID and
   // block size; its bytes are still read through nbdkit.
@@ -42,7 +43,10 @@ struct ImageInput {
 };
 
 // Opens SPEC; ROLE ("BASE", "MODIFIED") names it in error messages.  Throws
-// Error saying what SPEC is and why it cannot be read.
+// Error saying what SPEC is and why it cannot be read.  An input served by
+// nbdkit is only started: connect_image_input() (idempotent) waits for its
+// server and connects, after which SOURCE and HANDLE are set.
 std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char *role, bool direct = false);
+void connect_image_input(ImageInput &in);
 
 }  // namespace hexz

@@ -441,6 +441,8 @@ int image_diff_main(int argc, char **argv) {
     if (!o.files && !report_only) check_outputs(o, modified, argv[optind + 1]);
     auto base = open_image_input(o.base, "BASE", o.direct);
     auto mod = open_image_input(modified, "MODIFIED", o.direct);
+    connect_image_input(*base);
+    connect_image_input(*mod);
     // Files are compared whatever the disk sizes; blocks only as allowed.
     if (o.files) {
       FileDiffOptions fo = o.fo;
