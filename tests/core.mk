@@ -25,6 +25,7 @@ PACK_TESTS = \
 	test-pack-tools.sh \
 	test-tools-completion.sh \
 	test-tools-man.sh \
-	test-tools-outputs.sh
+	test-tools-outputs.sh \
+	test-tools-stale-temps.sh
 TESTS += $(PACK_TESTS)
 EXTRA_DIST += $(PACK_TESTS)

@@ -8,6 +8,8 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -251,8 +253,45 @@ void remove_temp_files_on_signals() {
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaction(sig, &sa, nullptr);
 }
 
+// Temporary files of earlier writers of FINAL that died without removing
+// them (SIGKILL, a crash, power loss): DIR/.NAME.XXXXXX that no process
+// holds.  A writer holds an exclusive flock on its temporary file for as long
+// as it lives (the kernel drops it when the process dies), so a file this
+// process can lock belongs to nobody.  Files modified in the last minute are
+// left alone: between mkostemp and flock a live writer's file is briefly
+// unlocked.  Only regular files of this user, never followed through links.
+static void remove_stale_temps(const std::string &dir, const std::string &prefix) {
+  DIR *d = opendir(dir.c_str());
+  if (!d) return;  // the writer's own open reports the error
+  const time_t now = time(nullptr);
+  while (struct dirent *e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name.size() != prefix.size() + 7 || name.compare(0, prefix.size() + 1, prefix + ".") != 0) continue;
+    UniqueFd fd(openat(dirfd(d), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st, now_st;
+    if (!fd || fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid()) continue;
+    if (now - st.st_mtime < 60 || flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    // Still the file we locked under that name (not replaced meanwhile).
+    if (fstatat(dirfd(d), name.c_str(), &now_st, AT_SYMLINK_NOFOLLOW) == 0 && now_st.st_dev == st.st_dev &&
+        now_st.st_ino == st.st_ino)
+      unlinkat(dirfd(d), name.c_str(), 0);
+  }
+  closedir(d);
+}
+
 AtomicFile::AtomicFile(const std::string &final_path, mode_t mode) : final_(final_path) {
-  fd_ = make_temp_file(dir_name(final_path), "." + base_name(final_path), temp_);
+  const std::string dir = dir_name(final_path), prefix = "." + base_name(final_path);
+  remove_stale_temps(dir, prefix);
+  fd_ = make_temp_file(dir, prefix, temp_);
+  // Held until this process exits: it tells remove_stale_temps in other
+  // processes that the file is in use.
+  if (flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    fd_.reset();
+    unlink(temp_.c_str());
+    errno = e;
+    throw_errno(temp_ + ": flock");
+  }
   slot_ = register_temp(temp_);
   if (fchmod(fd_.get(), mode) != 0) {
     int e = errno;

@@ -71,7 +71,10 @@ UniqueFd make_temp_file(const std::string &dir, const std::string &prefix, std::
 
 // A file that appears under its final name only when commit() succeeds:
 // created as DIR/.NAME.XXXXXX, fsynced, renamed, directory fsynced.  The
-// destructor removes the temporary file if commit() was not reached.
+// destructor removes the temporary file if commit() was not reached.  The
+// temporary file is flock'ed for the writer's lifetime, and the constructor
+// first removes the DIR/.NAME.XXXXXX files that no live process holds (left
+// by a writer that was killed; older than a minute).
 class AtomicFile {
  public:
   explicit AtomicFile(const std::string &final_path, mode_t mode = 0644);
