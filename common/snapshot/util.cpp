@@ -8,6 +8,8 @@
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <mutex>
+#include <set>
 #include <dirent.h>
 #include <sys/file.h>
 #include <sys/random.h>
@@ -261,6 +263,14 @@ void remove_temp_files_on_signals() {
 // left alone: between mkostemp and flock a live writer's file is briefly
 // unlocked.  Only regular files of this user, never followed through links.
 static void remove_stale_temps(const std::string &dir, const std::string &prefix) {
+  // Once per output and process: hexz-cow rewrites its .meta at every
+  // flush, which must not cost a directory scan each time.
+  static std::mutex lock;
+  static std::set<std::string> swept;
+  {
+    std::lock_guard<std::mutex> g(lock);
+    if (!swept.insert(dir + "/" + prefix).second) return;
+  }
   DIR *d = opendir(dir.c_str());
   if (!d) return;  // the writer's own open reports the error
   const time_t now = time(nullptr);
