@@ -169,11 +169,12 @@ void BlockCache::get(uint64_t key, uint32_t len, uint32_t off, uint32_t n, void 
     // Someone else is decoding this block: wait for them, then look again
     // (if they failed the entry is gone and we decode it ourselves, so that
     // this request reports its own error).
+    // Counted on this entry, and counted again on whatever entry holds the
+    // key after the wake-up: the loader notifies only if its own entry has
+    // waiters, and a third thread may have started loading the key anew
+    // before this one runs again (waiting on the old count hung forever).
     e->waiters++;
-    sh.loaded.wait(lk, [&] {
-      auto j = sh.map.find(key);
-      return j == sh.map.end() || j->second->ready;
-    });
+    sh.loaded.wait(lk);
   }
 
   // A miss: register the block as loading, decode it without the lock.  A
