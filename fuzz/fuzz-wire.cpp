@@ -11,10 +11,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   part.start = 1 << 20;
   part.length = 1 << 30;
   try {
-    if (data[0] & 1)
-      hexz::fs::decode_fsmap(bytes, part);
-    else
-      hexz::fs::decode_table(bytes, uint64_t(1) << 40);
+    switch (data[0] % 3) {
+      case 0: hexz::fs::decode_table(bytes, uint64_t(1) << 40); break;
+      case 1: hexz::fs::decode_fsmap(bytes, part); break;
+      default: hexz::fs::decode_xattrs(bytes);
+    }
   } catch (const hexz::fs::WireError &) {
   }
   return 0;

@@ -13,7 +13,11 @@
 #  - a worker made to call socket(2) through the test-only hook is killed by
 #    the seccomp filter, reported for its partition alone (overlay mode);
 #  - a worker made to open /etc/passwd is refused (no filesystem access)
-#    and maps its partition as usual.
+#    and maps its partition as usual;
+#  - ext files' contents and extended attributes (image mode) are read in a
+#    confined worker too: a same-size content change and an attribute
+#    change are found through it, and its death (syscall), its hang and its
+#    open attempt are handled as the mapping workers' are, per partition.
 source "$srcdir/functions.sh"
 source "$srcdir/diff-functions.sh"
 requires sfdisk mkfs.ext4 debugfs genisoimage perl nbdsh hexz-pack
@@ -121,3 +125,65 @@ grep -Eq '^\+ - 0644 +6 /added.txt ' out || fail "partition 1 not resolved witho
 HEXZ_DIFF_SANDBOX_TEST=open:1 expect_exit 0 hexz-diff --files -b C.raw D.raw --direct > out 2> err
 cat out err
 grep -Eq '^\+ - 0644 +6 /added.txt$' out || fail "the worker could open a path"
+
+## The content worker (image mode, two ext4 partitions): each partition
+## holds /data.txt, whose 6 bytes and mtime differ between the sides (same
+## size: only reading the contents tells), and /etc/services, whose
+## user.note attribute differs.
+mk_ext() {  # mk_ext OUT CONTENT NOTE MTIME
+  rm -f "$1" && truncate -s $((N * 512)) "$1"
+  mkfs.ext4 -q -F -b 4096 -I 256 -d tree "$1"
+  printf '%s\n' "$2" > data.txt
+  debugfs -w "$1" -R "write data.txt /data.txt" > /dev/null 2>&1
+  debugfs -w "$1" -R "set_inode_field /data.txt mtime $4" > /dev/null 2>&1
+  debugfs -w "$1" -R "ea_set /etc/services user.note $3" > /dev/null 2>&1
+  debugfs "$1" -R "ea_get /etc/services user.note" 2>/dev/null | grep -q "$3" || fail "debugfs did not set the attribute on $1"
+}
+mk_ext e1.img hello note-a 202001010000
+mk_ext e2.img HELLO note-b 202101010000
+disk e1.img e1.img ca.img
+disk e2.img e2.img cb.img
+expect_exit 0 hexz-diff --files -b ca.img cb.img --direct --xattrs > out 2> err
+cat out err
+for p in 1 2; do
+  grep -A3 "^# partition $p (ext4)" out | grep -Eq '^= - 0644 +6 /data.txt' ||
+    fail "partition $p: the same-size content change is not found"
+done
+[ $(grep -Ec '^\+ - 0644 +[0-9]+ /etc/services user.note note-b$' out) = 2 ] ||
+  fail "the changed attribute is not shown for both partitions"
+[ $(grep -c '^# changed: xattrs$' out) = 2 ] || fail "the attribute change is not named for both partitions"
+expect_exit 0 hexz-diff --files -b ca.img cb.img --direct --checksum=sha256 > out 2> err
+grep -q "$(printf 'hello\n' | sha256sum | cut -c1-64) /data.txt" out ||
+  fail "--checksum did not read the file's contents: $(cat out)"
+
+# Its forbidden system call: partition 2 not compared, partition 1 resolved.
+HEXZ_DIFF_SANDBOX_TEST=content-syscall:2 expect_exit 3 hexz-diff --files -b ca.img cb.img --direct > out 2> err
+cat out err
+grep -q 'partition 2 (ext4): files not compared: ca.img: file content reader was killed by the sandbox: it made a forbidden system call' err ||
+  fail "the content worker's death is not reported for partition 2"
+grep -Eq '^= - 0644 +6 /data.txt' out || fail "partition 1 not resolved next to the killed content worker"
+! grep -q 'partition 1 (ext4): files not compared' err || fail "partition 1 was damaged by partition 2's content worker"
+HEXZ_DIFF_SANDBOX_TEST=content-syscall:2 expect_exit 3 hexz-diff --files -b ca.img cb.img --direct --json > out.json 2> /dev/null
+python3 - out.json <<'PY' || fail "content worker --json: $(cat out.json)"
+import json, sys
+d = json.load(open(sys.argv[1]))
+fs = {f["partition"]: f for f in d["filesystems"]}
+assert fs[2]["compared"] is False and "killed by the sandbox" in fs[2]["message"], fs[2]
+assert fs[1]["compared"] is True and [c["path"] for c in fs[1]["changes"]] == ["/data.txt"], fs[1]
+assert d["complete"] is False
+PY
+
+# Its hang: the watchdog kills it after --parser-timeout.
+start=$(date +%s)
+HEXZ_DIFF_SANDBOX_TEST=content-hang:1 expect_exit 3 timeout 60 hexz-diff --files -b ca.img cb.img --direct --parser-timeout 2 > out 2> err
+cat out err
+[ $(($(date +%s) - start)) -lt 30 ] || fail "the watchdog did not stop the hung content worker in time"
+grep -q 'partition 1 (ext4): files not compared: ca.img: file content reader timed out on untrusted data' err ||
+  fail "the content worker's timeout is not reported for partition 1"
+grep -Eq '^= - 0644 +6 /data.txt' out || fail "partition 2 not resolved next to the hung content worker"
+sleep 0.5
+! pgrep -f "hexz-diff --files -b ca.img cb.img" > /dev/null || fail "a content worker outlived hexz-diff"
+
+# It cannot open a path either (it would abort).
+HEXZ_DIFF_SANDBOX_TEST=content-open:1 expect_exit 0 hexz-diff --files -b ca.img cb.img --direct > out 2> err
+[ $(grep -Ec '^= - 0644 +6 /data.txt' out) = 2 ] || fail "the content worker could open a path: $(cat out err)"

@@ -120,6 +120,25 @@ Test(wire, roundtrip) {
   cr_assert_eq(u.errors[0], t.errors[0]);
 }
 
+Test(wire, xattrs) {
+  Xattrs x = {{"security.selinux", "system_u:object_r:etc_t:s0"}, {"user.a", std::string("\0\n", 2)}};
+  cr_assert(decode_xattrs(encode_xattrs(x)) == x);
+  cr_assert(decode_xattrs(encode_xattrs({})).empty());
+  auto rejects = [](const Xattrs &bad, const char *what) {
+    cr_assert_throw(decode_xattrs(encode_xattrs(bad)), WireError, "%s accepted", what);
+  };
+  rejects({{"user.b", "1"}, {"user.a", "2"}}, "unsorted names");
+  rejects({{"", "1"}}, "an empty name");
+  rejects({{std::string(513, 'n'), "1"}}, "a name longer than 512 bytes");
+  rejects({{"user.big", std::string((1 << 16) + 1, 'v')}}, "a value longer than 64 KiB");
+  std::string b = encode_xattrs(x);
+  cr_assert_throw(decode_xattrs(b.substr(0, b.size() - 1)), WireError);
+  cr_assert_throw(decode_xattrs(b + "x"), WireError);
+  uint64_t n = uint64_t(1) << 60;
+  memcpy(&b[0], &n, 8);
+  cr_assert_throw(decode_xattrs(b), WireError);
+}
+
 Test(wire, rejects_what_a_subverted_worker_could_send) {
   Partition part;
   part.number = 1;

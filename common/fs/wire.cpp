@@ -11,6 +11,9 @@ namespace {
 // or the 64 KiB read_link allows), small enough that no count times a limit
 // is worth attacking: the total is bounded by the bytes received anyway.
 constexpr size_t MAX_PATH = 1 << 20, MAX_LINK = 1 << 16, MAX_TEXT = 1 << 16, MAX_SHORT = 256;
+// An extended attribute's name: its namespace prefix ("security.") and up
+// to 255 bytes.
+constexpr size_t MAX_XATTR_NAME = 512;
 
 class Writer {
  public:
@@ -217,6 +220,31 @@ FsMap decode_fsmap(const std::string &bytes, const Partition &part) {
   if (m.status != FsStatus::OK && (!m.nodes.empty() || !m.areas.empty() || !m.extents.empty()))
     throw WireError("files in a filesystem that is not OK");
   return m;
+}
+
+std::string encode_xattrs(const Xattrs &x) {
+  Writer w;
+  w.u64(x.size());
+  for (auto &[name, value] : x) {
+    w.str(name);
+    w.str(value);
+  }
+  return w.take();
+}
+
+Xattrs decode_xattrs(const std::string &bytes) {
+  Reader r(bytes);
+  Xattrs x;
+  uint64_t n = r.count(16, "extended attributes");
+  for (uint64_t i = 0; i < n; i++) {
+    std::string name = r.str(MAX_XATTR_NAME, "an attribute name");
+    if (name.empty()) throw WireError("an empty attribute name");
+    std::string value = r.str(MAX_TEXT, "an attribute value");
+    if (!x.empty() && name < x.back().first) throw WireError("attribute names not sorted");
+    x.emplace_back(std::move(name), std::move(value));
+  }
+  r.end();
+  return x;
 }
 
 }  // namespace hexz::fs

@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "fsmap.h"
 
@@ -28,5 +30,12 @@ std::string encode_fsmap(const FsMap &m);
 // PART: the partition the worker was asked to map (the parent's own copy);
 // every extent must lie within it and be sorted, as map_partition leaves them.
 FsMap decode_fsmap(const std::string &bytes, const Partition &part);
+
+// A file's extended attributes (name, value), as ext-files.h reads them.
+using Xattrs = std::vector<std::pair<std::string, std::string>>;
+std::string encode_xattrs(const Xattrs &x);
+// Names must be non-empty and at most 512 bytes (a prefix and ext4's 255),
+// values at most 64 KiB (the kernel's bound), sorted by name.
+Xattrs decode_xattrs(const std::string &bytes);
 
 }  // namespace hexz::fs

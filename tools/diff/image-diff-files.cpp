@@ -6,7 +6,10 @@
 // size, times) and disk ranges are the same on both sides is unchanged
 // without reading a byte of it; otherwise its contents are read from both
 // sides and compared (ext2/3/4 through libext2fs, in file order; other
-// filesystems by the bytes of the ranges the file owns).
+// filesystems by the bytes of the ranges the file owns).  libext2fs reads
+// contents and extended attributes in a confined worker (fs/ext-files.h),
+// as every parser of guest data runs (fs/sandbox.h); a filesystem whose
+// files cannot be read is reported as not compared, and the others are.
 
 #include "image-diff-files.h"
 
@@ -18,9 +21,9 @@
 #include <openssl/evp.h>
 
 #include "error.h"
+#include "fs/ext-files.h"
 #include "fs/fsmap.h"
 #include "fs/probe.h"
-#include "image-diff-ext.h"
 #include "overlay-meta.h"
 #include "json.h"
 #include "map-both.h"
@@ -32,6 +35,8 @@ namespace hexz {
 
 namespace {
 
+using fs::ContentReader;
+using fs::ExtFiles;
 using fs::FsMap;
 using fs::Node;
 
@@ -44,17 +49,22 @@ struct View {
   const FsMap *fs = nullptr;
   std::vector<Ranges> ranges;  // per node: the disk ranges it owns, in disk order
   std::unique_ptr<ExtFiles> ext;
+  fs::SandboxLimits limits;
 
-  void init(ImageInput &input, const FsMap &m) {
+  void init(ImageInput &input, const FsMap &m, unsigned timeout) {
     in = &input;
     fs = &m;
+    limits.timeout = timeout;
     ranges.assign(m.nodes.size(), {});
     for (const fs::Extent &e : m.extents)
       if (!(e.owner & fs::AREA) && e.owner < ranges.size()) ranges[e.owner].emplace_back(e.start, e.length);
   }
   ExtFiles *ext_files() {
-    if (!ext && fs::is_ext(fs->type))
-      ext = std::make_unique<ExtFiles>(*in->source, fs->part.start, fs->part.length, in->spec + " " + fs->label());
+    if (!ext && fs::is_ext(fs->type)) {
+      ImageInput *input = in;
+      fs::DiskOpener disk{[input] { return input->reopen(); }, input->size()};
+      ext = std::make_unique<ExtFiles>(disk, fs->part, in->spec, limits);
+    }
     return ext.get();
   }
 };
@@ -137,12 +147,13 @@ std::string checksum(View &v, uint32_t idx, const std::string &alg) {
   return hex;
 }
 
-// The optional columns of a file's line: its checksum and its xattrs.
+// The optional columns of a file's line: its checksum and its xattrs (not
+// in JSON, which has no place for them).
 LineExtras extras(View &v, uint32_t idx, const FileDiffOptions &o) {
   const Node &n = v.fs->nodes[idx];
   LineExtras x;
   if (!o.checksum.empty() && n.type == '-') x.checksum = checksum(v, idx, o.checksum);
-  if (o.xattrs && v.ext_files()) x.xattrs = v.ext_files()->xattrs(n.inode);
+  if (o.xattrs && !o.json && v.ext_files()) x.xattrs = v.ext_files()->xattrs(n.inode);
   return x;
 }
 
@@ -153,6 +164,7 @@ struct Change {
   std::string path;
   uint32_t a = 0, b = 0;  // node indices in BASE / MODIFIED
   std::vector<std::string> fields;
+  LineExtras xa, xb;  // the optional columns of A's and B's lines, when printed
 };
 
 // The stat rule of the image mode: virt-diff's options decide about
@@ -208,12 +220,12 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
               : virt_diff_less(pb[j].first, pa[i].first) ? 1
                                                          : 0;
     if (cmp < 0) {
-      out.push_back({'-', pa[i].first, pa[i].second, 0, {}});
+      out.push_back({'-', pa[i].first, pa[i].second, 0, {}, {}, {}});
       i++;
       continue;
     }
     if (cmp > 0) {
-      out.push_back({'+', pb[j].first, 0, pb[j].second, {}});
+      out.push_back({'+', pb[j].first, 0, pb[j].second, {}, {}, {}});
       j++;
       continue;
     }
@@ -236,13 +248,23 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
     if (o.xattrs && va.ext_files() && vb.ext_files() && va.ext_files()->xattrs(na.inode) != vb.ext_files()->xattrs(nb.inode))
       fields.push_back("xattrs");
     if (content)
-      out.push_back({'=', pa[i].first, ia, ib, fields});
+      out.push_back({'=', pa[i].first, ia, ib, fields, {}, {}});
     else if (!fields.empty())
-      out.push_back({'s', pa[i].first, ia, ib, fields});
+      out.push_back({'s', pa[i].first, ia, ib, fields, {}, {}});
     i++;
     j++;
   }
   return out;
+}
+
+// The optional columns of every line CHANGES print.  (Text prints only
+// BASE's line of a content change; JSON gives both checksums.)
+void add_extras(std::vector<Change> &changes, View &va, View &vb, const FileDiffOptions &o) {
+  if (o.checksum.empty() && !(o.xattrs && !o.json)) return;
+  for (Change &c : changes) {
+    if (c.change != '+') c.xa = extras(va, c.a, o);
+    if (c.change == '+' || c.change == 's' || (c.change == '=' && o.json)) c.xb = extras(vb, c.b, o);
+  }
 }
 
 // Why a filesystem's files cannot be listed, or "" if they can.
@@ -324,6 +346,20 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
       problem = wa;
     else if (!wa.empty() || !wb.empty())
       problem = wa.empty() ? "in MODIFIED " + wb : "in BASE " + wa;
+    // Everything this filesystem prints is read before any of it is: a
+    // file that cannot be read makes the whole filesystem not compared.
+    View va, vb;
+    std::vector<Change> changes;
+    if (problem.empty()) {
+      try {
+        if (fa) va.init(base, *fa, o.parser_timeout);
+        if (fb) vb.init(modified, *fb, o.parser_timeout);
+        changes = diff_fs(va, vb, o);
+        add_extras(changes, va, vb, o);
+      } catch (const Error &e) {
+        problem = e.what();
+      }
+    }
     if (o.json) {
       j.begin_object();
       j.key("partition").value(uint64_t(num));
@@ -343,23 +379,14 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
       if (o.json) j.key("changes").begin_array().end_array().end_object();
       continue;
     }
-    View va, vb;
-    if (fa) va.init(base, *fa);
-    if (fb) vb.init(modified, *fb);
-    std::vector<Change> changes = diff_fs(va, vb, o);
     if (o.json) {
       j.key("changes").begin_array();
       for (auto &c : changes) {
         j.begin_object();
         j.key("change").value(json_change(c.change));
         j.key("path").value(c.path);
-        std::string sa, sb;
-        if (!o.checksum.empty()) {
-          if (c.change != '+' && va.fs->nodes[c.a].type == '-') sa = checksum(va, c.a, o.checksum);
-          if (c.change != '-' && vb.fs->nodes[c.b].type == '-') sb = checksum(vb, c.b, o.checksum);
-        }
-        if (c.change != '+') json_node(j.key("before"), va.fs->nodes[c.a], sa);
-        if (c.change != '-') json_node(j.key("after"), vb.fs->nodes[c.b], sb);
+        if (c.change != '+') json_node(j.key("before"), va.fs->nodes[c.a], c.xa.checksum);
+        if (c.change != '-') json_node(j.key("after"), vb.fs->nodes[c.b], c.xb.checksum);
         if (c.change == '=' || c.change == 's') {
           j.key("changed").begin_array();
           if (c.change == '=') j.value("content");
@@ -375,12 +402,10 @@ int files_diff(ImageInput &base, ImageInput &modified, const FileDiffOptions &o)
     if (many && !changes.empty()) pr.comment(label);
     for (auto &c : changes) {
       switch (c.change) {
-        case '-': pr.file('-', va.fs->nodes[c.a], c.path, extras(va, c.a, o)); break;
-        case '+': pr.file('+', vb.fs->nodes[c.b], c.path, extras(vb, c.b, o)); break;
-        case '=': pr.file('=', va.fs->nodes[c.a], c.path, extras(va, c.a, o)); break;
-        default:
-          pr.stat_pair(va.fs->nodes[c.a], extras(va, c.a, o), vb.fs->nodes[c.b], extras(vb, c.b, o), c.path,
-                       c.fields);
+        case '-': pr.file('-', va.fs->nodes[c.a], c.path, c.xa); break;
+        case '+': pr.file('+', vb.fs->nodes[c.b], c.path, c.xb); break;
+        case '=': pr.file('=', va.fs->nodes[c.a], c.path, c.xa); break;
+        default: pr.stat_pair(va.fs->nodes[c.a], c.xa, vb.fs->nodes[c.b], c.xb, c.path, c.fields);
       }
     }
   }
