@@ -6,6 +6,12 @@ make_thin_SOURCES = make-thin.cpp
 # Not a Criterion program: the core libraries only.
 make_thin_LDADD = $(WRITE_LIBS)
 
+# The block cache under contention (a Criterion unit test of plugin code).
+check_PROGRAMS += unit-block-cache
+TESTS += unit-block-cache
+unit_block_cache_SOURCES = unit-block-cache.cpp ../plugins/hexz/block-cache.cpp
+unit_block_cache_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/plugins/hexz
+
 PLUGIN_TESTS = \
 	test-plugin-cli.sh \
 	test-plugin-copy.sh \

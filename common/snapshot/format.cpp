@@ -12,6 +12,24 @@ namespace hexz {
 
 const char *stream_name(StreamId id) { return id == StreamId::DISK ? "disk" : "memory"; }
 
+const char *kind_name(BlockKind k) {
+  switch (k) {
+    case BlockKind::ZERO: return "zero";
+    case BlockKind::DATA: return "data";
+    case BlockKind::PARENT: return "parent";
+  }
+  return "unknown";
+}
+
+const char *kind_name(PageKind k) {
+  switch (k) {
+    case PageKind::ZERO: return "zero";
+    case PageKind::STORED: return "stored";
+    case PageKind::PARENT: return "parent";
+  }
+  return "unknown";
+}
+
 const char *method_name(Method m) {
   switch (m) {
     case Method::RAW: return "none";

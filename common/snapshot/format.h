@@ -50,6 +50,10 @@ enum class BlockKind : uint8_t { ZERO = 0, DATA = 1, PARENT = 2 };
 // PARENT.  ZERO and PARENT pages occupy no bytes.
 enum class PageKind : uint8_t { ZERO = 0, STORED = 1, PARENT = 2 };
 enum class Method : uint8_t { RAW = 0, LZ4 = 1, ZSTD = 2 };
+// The names hexz-info prints: "zero", "data", "parent"; "zero", "stored",
+// "parent"; "none", "lz4", "zstd".
+const char *kind_name(BlockKind k);
+const char *kind_name(PageKind k);
 const char *method_name(Method m);
 // "lz4", "zstd", "none" (or "raw"); throws Error(EINVAL) otherwise.
 Method parse_method(const std::string &s);

@@ -2,30 +2,13 @@
 
 #include <algorithm>
 #include <cinttypes>
+#include <cstring>
 
 #include "json.h"
 
 namespace hexz {
 
 namespace {
-
-const char *kind_name(BlockKind k) {
-  switch (k) {
-    case BlockKind::ZERO: return "zero";
-    case BlockKind::DATA: return "data";
-    case BlockKind::PARENT: return "parent";
-  }
-  return "unknown";
-}
-
-const char *kind_name(PageKind k) {
-  switch (k) {
-    case PageKind::ZERO: return "zero";
-    case PageKind::STORED: return "stored";
-    case PageKind::PARENT: return "parent";
-  }
-  return "unknown";
-}
 
 // One line (table) or object (JSON) per run; ZERO and PARENT blocks that
 // follow each other are merged into one run, DATA blocks never are (each has
@@ -64,7 +47,7 @@ class MapWriter {
     if (json_) j_.end_array().key("extents").begin_array();
   }
   void add(const Run &r) {
-    if (pending_.length > 0 && r.method == nullptr && pending_.method == nullptr && r.kind == pending_.kind &&
+    if (pending_.length > 0 && r.method == nullptr && pending_.method == nullptr && strcmp(r.kind, pending_.kind) == 0 &&
         pending_.start + pending_.length == r.start) {
       pending_.length += r.length;
       return;
@@ -123,7 +106,7 @@ void print_map(const Snapshot &s, const std::string &path, bool json, FILE *out)
       if (ref.kind != PageKind::STORED) {
         // A whole ZERO or PARENT page is one run, without reading anything.
         uint64_t start = first * bs, end = std::min<uint64_t>((first + n) * bs, size);
-        w.add({ref.kind == PageKind::ZERO ? "zero" : "parent", start, end - start});
+        w.add({kind_name(ref.kind), start, end - start});
         continue;
       }
       Page page = s.read_page(id, p);
