@@ -6,7 +6,10 @@
 # Prints the median time of hexz-diff --files (target: under 2 seconds) and
 # of the reference, debugfs icheck + ncheck of the same blocks on the raw
 # filesystem image (which only maps blocks to names, one view, no metadata
-# areas), and their ratio.  Not run by make check.
+# areas), and their ratio.  Then what the sandbox costs (target: at most
+# 5% of hexz-diff's time): both views mapped in confined workers, as
+# hexz-diff maps them, against the same maps made in-process
+# (bench/map-cost.cpp, interleaved).  Not run by make check.
 #
 # Usage: BUILD=/path/to/build bench/bench-diff.sh
 # Environment: BENCH_DIR (work files, kept between runs), RUNS (default 3),
@@ -86,9 +89,22 @@ ref() {
   debugfs -f ncheck.cmd root.img 2>/dev/null | awk '$1 ~ /^[0-9]+$/' > names.txt
 }
 t_ref=$(median_time ref)
+
+# The sandbox's cost, on the two views hexz-diff serves (the filter
+# read-only, as hexz-diff runs it).
+trap stop_servers EXIT
+start_server "$d/before.sock" nbdkit -f -U "$d/before.sock" "$HEXZ_PLUGIN" file=base.st
+start_server "$d/after.sock" nbdkit -f -r -U "$d/after.sock" --filter="$HEXZ_COW_FILTER" "$HEXZ_PLUGIN" \
+  file=base.st overlay=vm.overlay
+read -r t_inproc t_boxed < <("$BUILD/bench/map-cost" "nbd+unix:///?socket=$d/before.sock" \
+  "nbd+unix:///?socket=$d/after.sock" "$((RUNS * 2 + 1))")
+stop_servers
 echo "debugfs reference: $(wc -l < inodes.txt) inodes, $(wc -l < names.txt) names"
 
 echo "hexz-diff --files:        ${t_hexz} s   (target: under 2 s: $(echo "$t_hexz < 2" | bc -l | sed 's/1/met/; s/0/MISSED/'))"
 echo "  (CPU: ${cpu} s for hexz-diff and both nbdkit; load average: $(cut -d' ' -f1 /proc/loadavg))"
 echo "debugfs icheck + ncheck:  ${t_ref} s"
 echo "ratio hexz-diff / debugfs: $(ratio "$t_hexz" "$t_ref")"
+echo "mapping both views: in-process ${t_inproc} s, sandboxed ${t_boxed} s (medians of $((RUNS * 2 + 1)), interleaved)"
+echo "sandbox cost: $(echo "$t_boxed - $t_inproc" | bc -l | sed 's/^\./0./; s/^-\./-0./') s =" \
+  "$(echo "scale=1; 100 * ($t_boxed - $t_inproc) / $t_hexz" | bc -l)% of hexz-diff --files (target: at most 5%)"
