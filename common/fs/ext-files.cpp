@@ -134,15 +134,14 @@ void serve(Source &disk, int fd, const Partition &part) {
 const std::string GONE = "(gone)";
 std::string receive(int fd, Clock::time_point deadline, size_t max, const SandboxLimits &lim, char *tag,
                     std::string *payload) {
-  char head[9];
+  char head[RECORD_HEAD];
   size_t have = 0, want = sizeof head;
   char *dst = head;
   bool in_head = true;
   for (;;) {
     if (have == want) {
       if (!in_head) return "";
-      uint64_t len;
-      memcpy(&len, head + 1, 8);
+      uint64_t len = record_length(head);
       if (len > max) return "sent a reply of " + std::to_string(len) + " bytes; killed";
       *tag = head[0];
       payload->resize(size_t(len));
@@ -226,11 +225,7 @@ void ExtFiles::fail(const std::string &why) {
 
 std::string ExtFiles::request(char tag, const std::string &payload, size_t max_reply, uint64_t inode) {
   if (!dead_.empty()) throw Error(dead_, EIO);
-  std::string head(9, '\0');
-  head[0] = tag;
-  uint64_t len = payload.size();
-  memcpy(head.data() + 1, &len, 8);
-  head += payload;
+  std::string head = record_head(tag, payload.size()) + payload;
   for (size_t off = 0; off < head.size();) {
     ssize_t w = ::send(worker_.fd, head.data() + off, head.size() - off, MSG_NOSIGNAL);
     if (w < 0 && errno == EINTR) continue;
@@ -258,7 +253,6 @@ Xattrs ExtFiles::xattrs(uint64_t inode) {
   } catch (const WireError &e) {
     fail(std::string("returned malformed attributes (") + e.what() + ")");
   }
-  return {};  // not reached
 }
 
 }  // namespace hexz::fs

@@ -43,12 +43,11 @@ struct Record {
 std::vector<Record> records(const std::string &buf) {
   std::vector<Record> v;
   size_t pos = 0;
-  while (buf.size() - pos >= 9) {
-    uint64_t len;
-    memcpy(&len, buf.data() + pos + 1, 8);
-    if (len > buf.size() - pos - 9) break;
-    v.push_back({buf[pos], buf.substr(pos + 9, size_t(len))});
-    pos += 9 + size_t(len);
+  while (buf.size() - pos >= RECORD_HEAD) {
+    uint64_t len = record_length(buf.data() + pos);
+    if (len > buf.size() - pos - RECORD_HEAD) break;
+    v.push_back({buf[pos], buf.substr(pos + RECORD_HEAD, size_t(len))});
+    pos += RECORD_HEAD + size_t(len);
   }
   return v;
 }

@@ -34,16 +34,15 @@ namespace hexz::fs {
 std::vector<DiskMap> map_disks_sandboxed(const std::vector<DiskOpener> &disks, const SandboxLimits &limits = {});
 
 // For the test suite only: with HEXZ_DIFF_SANDBOX_TEST (SANDBOX_TEST_ENV)
-// set to syscall:N in the
-// environment, the worker for partition N (0: the whole disk) makes a system
-// call the filter forbids (socket(2)) after it has confined itself, which
-// proves that the filter is loaded and that its death is reported for that
-// partition alone.  With open:N it tries to open /etc/passwd instead and
-// aborts (reported as a crash) if that succeeds, which proves that it has
-// no filesystem access.  With hang:N it never answers (as a deadlocked
-// parser), which proves that the watchdog kills it.  The same with the
-// prefix content- (content-syscall:N, ...) acts in the worker that reads
-// files' contents and extended attributes of partition N (ext-files.h), at
-// its first request.
+// set to syscall:N in the environment, the worker for partition N (0: the
+// whole disk) makes a system call the filter forbids (socket(2)) after it
+// has confined itself, which proves that the filter is loaded and that its
+// death is reported for that partition alone.  With open:N it tries to open
+// /etc/passwd instead and aborts (reported as a crash) if that succeeds,
+// which proves that it has no filesystem access.  With hang:N it never
+// answers (as a deadlocked parser), which proves that the watchdog kills
+// it.  The same with the prefix content- (content-syscall:N, ...) acts in
+// the worker that reads files' contents and extended attributes of
+// partition N (ext-files.h), at its first request.
 
 }  // namespace hexz::fs

@@ -157,20 +157,29 @@ std::string signal_name(int sig) {
 
 }  // namespace
 
-void send_record(int fd, char tag, const std::string &payload) {
-  char head[9];
+std::string record_head(char tag, uint64_t payload_length) {
+  std::string head(RECORD_HEAD, '\0');
   head[0] = tag;
-  uint64_t len = payload.size();
-  memcpy(head + 1, &len, 8);
-  write_all(fd, head, sizeof head);
+  memcpy(head.data() + 1, &payload_length, 8);
+  return head;
+}
+
+uint64_t record_length(const char *head) {
+  uint64_t len;
+  memcpy(&len, head + 1, 8);
+  return len;
+}
+
+void send_record(int fd, char tag, const std::string &payload) {
+  std::string head = record_head(tag, payload.size());
+  write_all(fd, head.data(), head.size());
   write_all(fd, payload.data(), payload.size());
 }
 
 bool receive_record(int fd, size_t max, char *tag, std::string *payload) {
-  char head[9];
+  char head[RECORD_HEAD];
   if (!read_all(fd, head, sizeof head)) return false;
-  uint64_t len;
-  memcpy(&len, head + 1, 8);
+  uint64_t len = record_length(head);
   if (len > max) return false;
   *tag = head[0];
   payload->resize(size_t(len));

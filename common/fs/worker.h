@@ -74,6 +74,12 @@ struct Worker {
 // watchdog.  Throws Error if the process cannot be made.
 Worker spawn_worker(const DiskOpener &disk, const SandboxLimits &lim, bool cpu_limit, const WorkerBody &body);
 
+// The record framing: RECORD_HEAD bytes of tag and length before the payload.
+inline constexpr size_t RECORD_HEAD = 9;
+std::string record_head(char tag, uint64_t payload_length);
+// The payload length a record head at HEAD (RECORD_HEAD bytes) announces.
+uint64_t record_length(const char *head);
+
 // In the worker: sends one record, or leaves (_exit) if the parent is gone.
 void send_record(int fd, char tag, const std::string &payload);
 // In the worker: reads one record of at most MAX payload bytes; false at

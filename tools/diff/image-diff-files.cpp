@@ -147,14 +147,16 @@ std::string checksum(View &v, uint32_t idx, const std::string &alg) {
   return hex;
 }
 
-// The optional columns of a file's line: its checksum and its xattrs (not
-// in JSON, which has no place for them).
-LineExtras extras(View &v, uint32_t idx, const FileDiffOptions &o) {
+// Whether lines show xattrs (JSON has no place for them).
+bool print_xattrs(const FileDiffOptions &o) { return o.xattrs && !o.json; }
+
+// Fills in the optional columns of a file's line that X does not hold yet:
+// its checksum and its xattrs (a compared pair keeps the lists it was
+// compared by; only an empty one is asked for again).
+void extras(View &v, uint32_t idx, const FileDiffOptions &o, LineExtras &x) {
   const Node &n = v.fs->nodes[idx];
-  LineExtras x;
   if (!o.checksum.empty() && n.type == '-') x.checksum = checksum(v, idx, o.checksum);
-  if (o.xattrs && !o.json && v.ext_files()) x.xattrs = v.ext_files()->xattrs(n.inode);
-  return x;
+  if (print_xattrs(o) && x.xattrs.empty() && v.ext_files()) x.xattrs = v.ext_files()->xattrs(n.inode);
 }
 
 // ---- the comparison ----------------------------------------------------------------
@@ -245,12 +247,17 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
         content = it->second;
       }
     }
-    if (o.xattrs && va.ext_files() && vb.ext_files() && va.ext_files()->xattrs(na.inode) != vb.ext_files()->xattrs(nb.inode))
-      fields.push_back("xattrs");
+    LineExtras xa, xb;
+    if (o.xattrs && va.ext_files() && vb.ext_files()) {
+      xa.xattrs = va.ext_files()->xattrs(na.inode);
+      xb.xattrs = vb.ext_files()->xattrs(nb.inode);
+      if (xa.xattrs != xb.xattrs) fields.push_back("xattrs");
+      if (!print_xattrs(o)) xa.xattrs.clear(), xb.xattrs.clear();
+    }
     if (content)
-      out.push_back({'=', pa[i].first, ia, ib, fields, {}, {}});
+      out.push_back({'=', pa[i].first, ia, ib, fields, std::move(xa), std::move(xb)});
     else if (!fields.empty())
-      out.push_back({'s', pa[i].first, ia, ib, fields, {}, {}});
+      out.push_back({'s', pa[i].first, ia, ib, fields, std::move(xa), std::move(xb)});
     i++;
     j++;
   }
@@ -260,10 +267,10 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
 // The optional columns of every line CHANGES print.  (Text prints only
 // BASE's line of a content change; JSON gives both checksums.)
 void add_extras(std::vector<Change> &changes, View &va, View &vb, const FileDiffOptions &o) {
-  if (o.checksum.empty() && !(o.xattrs && !o.json)) return;
+  if (o.checksum.empty() && !print_xattrs(o)) return;
   for (Change &c : changes) {
-    if (c.change != '+') c.xa = extras(va, c.a, o);
-    if (c.change == '+' || c.change == 's' || (c.change == '=' && o.json)) c.xb = extras(vb, c.b, o);
+    if (c.change != '+') extras(va, c.a, o, c.xa);
+    if (c.change == '+' || c.change == 's' || (c.change == '=' && o.json)) extras(vb, c.b, o, c.xb);
   }
 }
 
