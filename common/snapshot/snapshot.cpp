@@ -271,9 +271,10 @@ void Snapshot::preload_index() const {
   for (auto &t : threads) t.join();
 }
 
-void Snapshot::read_block(StreamId s, uint64_t i, void *buf) const {
+void Snapshot::read_block(StreamId s, uint64_t i, void *buf) const { read_block(s, i, entry(s, i), buf); }
+
+void Snapshot::read_block(StreamId s, uint64_t i, const IndexEntry &e, void *buf) const {
   const Stream &st = streams_[unsigned(s)];
-  IndexEntry e = entry(s, i);
   uint32_t len = block_length(st.hdr.logical_size, header_.block_size, i);
   switch (e.kind) {
     case BlockKind::ZERO:
@@ -307,12 +308,28 @@ void Snapshot::read_block(StreamId s, uint64_t i, void *buf) const {
   if (checksum(buf, len) != e.checksum) throw fail("checksum mismatch (data is damaged)");
 }
 
+void Snapshot::read_part(StreamId s, uint64_t i, const IndexEntry &e, uint32_t off, size_t n, void *out) const {
+  const uint32_t blen = block_length(streams_[unsigned(s)].hdr.logical_size, header_.block_size, i);
+  if (off == 0 && n == blen) return read_block(s, i, e, out);
+  thread_local std::vector<unsigned char> tmp;
+  if (tmp.size() < MAX_BLOCK_SIZE) tmp.resize(MAX_BLOCK_SIZE);
+  // read_block may recurse into a parent that uses tmp too: decode into a
+  // local copy of the pointer's target only after the call returns.
+  std::vector<unsigned char> local;
+  unsigned char *dst = tmp.data();
+  if (e.kind == BlockKind::PARENT) {
+    local.resize(blen);
+    dst = local.data();
+  }
+  read_block(s, i, e, dst);
+  std::memcpy(out, dst + off, n);
+}
+
 void Snapshot::read(StreamId s, uint64_t offset, size_t len, void *buf) const {
   auto *out = static_cast<unsigned char *>(buf);
   const Stream &st = streams_[unsigned(s)];
   uint64_t size = st.present ? st.hdr.logical_size : 0;
   const uint32_t bs = header_.block_size;
-  thread_local std::vector<unsigned char> tmp;
   while (len > 0) {
     if (offset >= size) {
       std::memset(out, 0, len);
@@ -320,23 +337,8 @@ void Snapshot::read(StreamId s, uint64_t offset, size_t len, void *buf) const {
     }
     uint64_t i = offset / bs;
     uint32_t in_block = uint32_t(offset % bs);
-    uint32_t blen = block_length(size, bs, i);
-    size_t n = std::min<uint64_t>(len, blen - in_block);
-    if (in_block == 0 && n == blen) {
-      read_block(s, i, out);
-    } else {
-      if (tmp.size() < MAX_BLOCK_SIZE) tmp.resize(MAX_BLOCK_SIZE);
-      // read_block may recurse into a parent that uses tmp too: decode into a
-      // local copy of the pointer's target only after the call returns.
-      std::vector<unsigned char> local;
-      unsigned char *dst = tmp.data();
-      if (entry(s, i).kind == BlockKind::PARENT) {
-        local.resize(blen);
-        dst = local.data();
-      }
-      read_block(s, i, dst);
-      std::memcpy(out, dst + in_block, n);
-    }
+    size_t n = std::min<uint64_t>(len, block_length(size, bs, i) - in_block);
+    read_part(s, i, entry(s, i), in_block, n, out);
     out += n;
     offset += n;
     len -= n;

@@ -104,6 +104,11 @@ class Snapshot {
   // verifying the checksum of every decoded block.  Throws Error(EIO) naming
   // the file, stream and block (or index page) on damage.
   void read_block(StreamId s, uint64_t i, void *buf) const;
+  // The same with E, block I's entry as entry(S, I) gave it: a caller that
+  // has looked at the entry already saves a second lookup.
+  void read_block(StreamId s, uint64_t i, const IndexEntry &e, void *buf) const;
+  // Reads N bytes at OFF of block I (entry E, as above) into OUT.
+  void read_part(StreamId s, uint64_t i, const IndexEntry &e, uint32_t off, size_t n, void *out) const;
 
   // Reads any byte range of stream S (bytes beyond the stream read as zero).
   void read(StreamId s, uint64_t offset, size_t len, void *buf) const;

@@ -54,13 +54,12 @@ void Reader::pread(StreamId s, void *buf, uint32_t count, uint64_t offset) {
     uint32_t n = std::min(count, blen - in_block);
     bool whole = in_block == 0 && n == blen;
 
-    if (snap_->entry(s, i).kind == BlockKind::ZERO)
+    const hexz::IndexEntry e = snap_->entry(s, i);
+    if (e.kind == BlockKind::ZERO) {
       std::memset(out, 0, n);
-    else if (!cache_ && whole)
-      snap_->read_block(s, i, out);
-    else if (!cache_)
-      snap_->read(s, offset, n, out);
-    else if (whole)
+    } else if (!cache_) {
+      snap_->read_part(s, i, e, in_block, n, out);
+    } else if (whole)
       cache_->read_whole(make_key(s, i), blen, out);
     else
       cache_->read(make_key(s, i), blen, in_block, n, out);
