@@ -54,6 +54,8 @@ NbdkitServer::NbdkitServer(const ServeOptions &o) {
 
 void NbdkitServer::wait_ready() const {
   if (ready_) return;
+  std::lock_guard<std::mutex> lk(wait_mu_);
+  if (ready_) return;
   // nbdkit writes the PID file once it accepts connections.
   auto pidfile_written = [this] {
     struct stat st;

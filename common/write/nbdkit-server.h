@@ -10,6 +10,8 @@
 //   HEXZ_PLUGIN      the hexz plugin, name or path (default: hexz)
 //   HEXZ_COW_FILTER  the hexz-cow filter, name or path (default: hexz-cow)
 #pragma once
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <sys/types.h>
 #include <vector>
@@ -73,9 +75,13 @@ class NbdkitServer {
   std::string dir_, socket_, pidfile_;
   std::string what_;  // what it serves, for errors
   // Mutable: wait_ready() is const (as connect() is), since waiting changes
-  // nothing a caller can see but the time it takes.
+  // nothing a caller can see but the time it takes.  Threads may connect at
+  // once: the first waits under WAIT_MU_, the others wait for it; once
+  // READY_ is set no lock is taken (so a worker forked meanwhile by another
+  // thread never meets a lock held in its parent).
   mutable pid_t pid_ = -1;
-  mutable bool ready_ = false;
+  mutable std::atomic<bool> ready_{false};
+  mutable std::mutex wait_mu_;
 };
 
 }  // namespace hexz
