@@ -39,7 +39,10 @@ cmp R.img BIG.img || fail "the grown thin snapshot does not reproduce MODIFIED"
 expect_error 1 "BASE missing.img.*No such file" hexz-diff -b missing.img B.img o.overlay
 expect_error 1 "MODIFIED missing.img.*No such file" hexz-diff -b A.img missing.img o.overlay
 mkdir adir
-expect_error 1 "adir: not a disk image" hexz-diff -b adir B.img o.overlay
+expect_error 1 "BASE adir: not a regular file or block device" hexz-diff -b adir B.img o.overlay
+# A FIFO is refused at once, not waited on for a writer.
+mkfifo f.fifo
+expect_error 1 "MODIFIED f.fifo: not a regular file or block device" timeout 30 hexz-diff -b A.img f.fifo o.overlay
 chmod 000 B.img
 if ! head -c1 B.img > /dev/null 2>&1; then  # root reads anything
   expect_error 1 "MODIFIED B.img.*Permission denied" hexz-diff -b A.img B.img o.overlay

@@ -22,7 +22,9 @@ namespace {
 class FileSource : public Source {
  public:
   explicit FileSource(const std::string &path) : name_(path) {
-    fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused
+    // below); reads of files and block devices ignore the flag.
+    fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     if (!fd_) throw_errno(path);
     struct stat st;
     if (fstat(fd_.get(), &st) != 0) throw_errno(path + ": stat");

@@ -8,7 +8,9 @@
 
 #include "error.h"
 #include "format.h"
+#include "image-format.h"
 #include "remote-url.h"
+#include "source.h"
 #include "unique-fd.h"
 #include "util.h"
 #include "nbd-source.h"
@@ -16,20 +18,6 @@
 namespace hexz {
 
 namespace {
-
-// The first bytes of a local file, to tell a snapshot from a raw image (and
-// to recognise container formats that must be served by qemu-nbd first).
-std::string file_magic(const std::string &path, const std::string &what) {
-  UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw_errno(what);
-  struct stat st;
-  if (fstat(fd.get(), &st) != 0) throw_errno(what + ": stat");
-  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
-    throw Error(what + ": not a disk image (neither a regular file, a block device nor an NBD URI)", EINVAL);
-  unsigned char buf[8] = {};
-  size_t n = pread_full(fd.get(), buf, sizeof buf, 0, what);
-  return std::string(reinterpret_cast<char *>(buf), n);
-}
 
 void connect_source(ImageInput &in, NbdHandle h, const std::string &name) {
   in.handle = h.get();
@@ -63,12 +51,23 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
   }
 
   // A URL is a snapshot behind HTTP(S) or S3 (Snapshot::open says if not).
-  std::string magic = is_url(spec) ? std::string(reinterpret_cast<const char *>(MAGIC), sizeof MAGIC)
-                                   : file_magic(spec, what);
+  // A local file is probed for what it holds: a snapshot, a container that
+  // must be served by qemu-nbd first, or a raw image.
+  std::unique_ptr<Source> file;
+  ImageFormat format = ImageFormat::HEXZ;
+  if (!is_url(spec)) {
+    try {
+      file = open_file_source(spec);
+      format = probe_image_format(*file);
+    } catch (const Error &e) {
+      throw Error(std::string(role) + " " + e.what(), e.err());
+    }
+  }
   ServeOptions so;
   so.snapshot = spec;
-  if (magic.size() == sizeof MAGIC && memcmp(magic.data(), MAGIC, sizeof MAGIC) == 0) {
+  if (format == ImageFormat::HEXZ) {
     in->kind = "hexz snapshot";
+    file.reset();
     try {
       in->snapshot = Snapshot::open(spec);
     } catch (const Error &e) {
@@ -76,15 +75,12 @@ std::unique_ptr<ImageInput> open_image_input(const std::string &spec, const char
     }
     if (!in->snapshot->has_stream(StreamId::DISK))
       throw Error(what + ": the snapshot has no disk stream (only a memory dump)", EINVAL);
-  } else if (magic.compare(0, 4, "QFI\xfb") == 0 || magic.compare(0, 4, "KDMV") == 0 ||
-             magic.compare(0, 8, "conectix") == 0 || magic.compare(0, 4, "vhdx") == 0) {
-    throw Error(what + ": a qcow2/vmdk/vhd container, not a raw image: serve it with qemu-nbd or nbdkit and pass "
-                       "its NBD URI",
-                EINVAL);
+  } else if (format != ImageFormat::RAW) {
+    throw Error(std::string(role) + " " + container_error(spec, format).what(), EINVAL);
   } else {
     in->kind = "raw image";
     if (direct) {
-      in->source = open_file_source(spec);
+      in->source = std::move(file);
       return in;
     }
     so.plugin = "file";
