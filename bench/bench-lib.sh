@@ -17,12 +17,20 @@ mkdir -p "$BENCH_DIR"
 # median N...: the median of its arguments.
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 
-# time_cmd CMD...: wall-clock seconds of one run of CMD.
+# time_cmd CMD...: wall-clock seconds of one run of CMD.  CMD may exit 0
+# or 1 (diff's and qemu-img compare's "differences found"); any other exit
+# stops the benchmark with CMD's last words, so that a failing run is never
+# timed as a fast one.
 time_cmd() {
-  local s e
+  local s e rc=0
   s=$(date +%s.%N)
-  "$@" >/dev/null 2>&1
+  "$@" >/dev/null 2>"$BENCH_DIR/time_cmd.err" || rc=$?
   e=$(date +%s.%N)
+  if [ "$rc" -gt 1 ]; then
+    echo "bench: '$*' failed (exit $rc):" >&2
+    tail -n 5 "$BENCH_DIR/time_cmd.err" >&2
+    return 1
+  fi
   echo "$e - $s" | bc -l
 }
 
