@@ -19,6 +19,10 @@
 #     nbdkit hexz cache-size=0, this build (format 2) against OLD_BUILD (a
 #     build of the commit before the paged index, format 1), each on a
 #     snapshot packed by its own hexz-pack; runs interleaved.
+#   - the same two servers' instructions (valgrind callgrind) for one fixed
+#     sequence of reads, 256 MiB sequential in 256 KiB requests and 5,000
+#     random 4 KiB reads: the wall-clock figures on a shared 2-core machine
+#     spread by +-15%, instruction counts repeat to a few in a million.
 # Prints medians of RUNS runs and the ratios issue 16 sets as targets.  Not
 # run by make check.
 #
@@ -26,7 +30,7 @@
 # (FIO_RUNTIME: seconds per fio run, default 8; without OLD_BUILD the dense
 # comparison is skipped).
 source "$(dirname "$0")/bench-lib.sh"
-for c in nbdkit qemu-img nbdcopy nbdinfo fio python3 truncate; do
+for c in nbdkit qemu-img nbdcopy nbdinfo nbdsh fio python3 truncate valgrind; do
   command -v $c >/dev/null || { echo "$0: $c is not installed" >&2; exit 1; }
 done
 pack=$BUILD/tools/pack/hexz-pack
@@ -193,3 +197,39 @@ for n in new old; do
 done
 echo "sequential   format 2 / format 1 = $(ratio "${SEQ[new]}" "${SEQ[old]}")x  (target >= 1)"
 echo "random 4K    format 2 / format 1 = $(ratio "${RAND[new]}" "${RAND[old]}")x  (target >= 1)"
+
+# Instructions of each server for the same reads, under callgrind.  nbdkit
+# --run forks: the server is the process with the larger count (it carries
+# the start-up counted before the fork).  A run without reads gives each
+# build's start-up (loading the plugin and its libraries, opening the
+# snapshot), subtracted to leave what the reads cost.
+cat > "$dir/reads.py" <<'PY'
+import os, random
+size = h.get_size()
+if os.environ["MODE"] == "seq":
+    for off in range(0, min(size, 256 << 20), 256 << 10):
+        h.pread(min(256 << 10, size - off), off)
+elif os.environ["MODE"] == "rand":
+    rng = random.Random(1)
+    for _ in range(5000):
+        h.pread(4096, rng.randrange(size // 4096) * 4096)
+PY
+instructions() {  # instructions PLUGIN FILE MODE
+  rm -f "$dir"/cg.*
+  MODE=$3 valgrind --tool=callgrind --callgrind-out-file="$dir/cg.%p.out" --log-file="$dir/cg.%p.log" \
+    nbdkit -f -U - "$1" file="$2" cache-size=0 \
+    --run 'nbdsh -u "$uri" -c "exec(open(\"'"$dir"'/reads.py\").read())"' >/dev/null
+  cat "$dir"/cg.*.log | sed -n 's/.*Collected : \([0-9]*\).*/\1/p' | sort -n | tail -1
+}
+declare -A INS
+for mode in none seq rand; do
+  INS[new-$mode]=$(instructions "$HEXZ_PLUGIN" "$dir/dense-new.st" $mode)
+  INS[old-$mode]=$(instructions "$old_plugin" "$dir/dense-old.st" $mode)
+done
+echo "instructions (callgrind) of the server, start-up and no reads: format 2 ${INS[new-none]}, format 1 ${INS[old-none]}"
+for mode in seq rand; do
+  new=$((INS[new-$mode] - INS[new-none])) old=$((INS[old-$mode] - INS[old-none]))
+  printf '%-22s format 2 %11d, format 1 %11d: format 1 / format 2 = %sx  (target >= 1)\n' \
+    "$([ $mode = seq ] && echo "256 MiB sequential:" || echo "5,000 random 4K:")" "$new" "$old" \
+    "$(echo "scale=4; $old / $new" | bc -l)"
+done

@@ -23,8 +23,9 @@ PACKAGES=(
   # the remote tests: an HTTP(S) server, certificates, curl's own SigV4 to
   # upload to the S3 test server (Node.js, below)
   nginx-light openssl curl
-  # benchmarks
-  fio hyperfine bc qemu-block-extra
+  # benchmarks (valgrind: instruction counts that the machine's noise does
+  # not move, bench-index.sh)
+  fio hyperfine bc qemu-block-extra valgrind
 )
 
 if [ "$(id -u)" != 0 ]; then
