@@ -59,10 +59,11 @@ void Reader::pread(StreamId s, void *buf, uint32_t count, uint64_t offset) {
       std::memset(out, 0, n);
     } else if (!cache_) {
       snap_->read_part(s, i, e, in_block, n, out);
-    } else if (whole)
+    } else if (whole) {
       cache_->read_whole(make_key(s, i), blen, out);
-    else
+    } else {
       cache_->read(make_key(s, i), blen, in_block, n, out);
+    }
 
     out += n;
     offset += n;

@@ -252,7 +252,10 @@ std::vector<Change> diff_fs(View &va, View &vb, const FileDiffOptions &o) {
       xa.xattrs = va.ext_files()->xattrs(na.inode);
       xb.xattrs = vb.ext_files()->xattrs(nb.inode);
       if (xa.xattrs != xb.xattrs) fields.push_back("xattrs");
-      if (!print_xattrs(o)) xa.xattrs.clear(), xb.xattrs.clear();
+      if (!print_xattrs(o)) {
+        xa.xattrs.clear();
+        xb.xattrs.clear();
+      }
     }
     if (content)
       out.push_back({'=', pa[i].first, ia, ib, fields, std::move(xa), std::move(xb)});
