@@ -11,13 +11,15 @@ truncate -s 16M disk.img
 head -c 4M /dev/urandom | dd of=disk.img conv=notrunc status=none
 
 # A pack that reads slowly (the delay filter), killed once its temporary
-# file exists.
+# file exists.  nbdkit's own exit status is not checked: nbdkit 1.32 can
+# abort when a client dies while a reply is being sent (an assertion in its
+# connections.c, seen in CI); what matters is what the pack left behind.
 $NBDKIT -U - --filter=delay file disk.img rdelay=200ms --run '
   hexz-pack "$uri" out.st > /dev/null 2>&1 &
   pid=$!
   for _ in $(seq 100); do ls .out.st.?????? > /dev/null 2>&1 && break; sleep 0.1; done
   kill -9 $pid
-  wait $pid 2> /dev/null || true'
+  wait $pid 2> /dev/null || true' 2> nbdkit.err || true
 left=$(compgen -G ".out.st.??????") || fail "the killed pack left no temporary file (the test proves nothing)"
 [ ! -e out.st ] || fail "the killed pack left out.st"
 
