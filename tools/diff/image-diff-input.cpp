@@ -1,17 +1,10 @@
 #include "image-diff-input.h"
 
-#include <cerrno>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "error.h"
 #include "format.h"
 #include "image-format.h"
 #include "remote-url.h"
 #include "source.h"
-#include "unique-fd.h"
 #include "util.h"
 #include "nbd-source.h"
 
